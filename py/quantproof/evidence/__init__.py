@@ -1,0 +1,1 @@
+"""Evidence channels: formal (Lean), tests (pytest + hypothesis) and measurements."""

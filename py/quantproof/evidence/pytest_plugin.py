@@ -1,0 +1,89 @@
+"""pytest plugin: collects the outcome of every ``@pytest.mark.claim("id", role=...)`` test per claim.
+
+Loaded for every run via ``addopts = -p quantproof.evidence.pytest_plugin`` in pyproject.toml. When
+``--quantproof-report PATH`` (or the environment variable ``QUANTPROOF_TEST_REPORT``) is given it writes a JSON
+report: one record per claim-tagged test with its outcome and, for a failing hypothesis property, the minimal
+falsifying example hypothesis printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROLES = ("asserts", "refutes", "corrects", "vacuous")
+_REPORT_KEY = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--quantproof-report", default=os.environ.get("QUANTPROOF_TEST_REPORT"),
+                     help="write claim-tagged test outcomes to this JSON file")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "claim(id, role='asserts'): ties a test to a claims.yaml id")
+    config.stash[_REPORT_KEY] = {}
+
+
+def claim_marks(item: pytest.Item) -> list[tuple[str, str]]:
+    out = []
+    for mark in item.iter_markers("claim"):
+        if not mark.args or not isinstance(mark.args[0], str):
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.claim needs the claim id as first argument")
+        role = mark.kwargs.get("role", "asserts")
+        if role not in ROLES:
+            raise pytest.UsageError(f"{item.nodeid}: claim role {role!r} is not one of {ROLES}")
+        out.append((mark.args[0], role))
+    return out
+
+
+_FALSIFYING = re.compile(r"^(Falsifying (?:explicit )?example:.*?)(?=^\S|\Z)", re.S | re.M)
+
+
+def _counterexample(report: pytest.TestReport) -> str | None:
+    texts = [report.longreprtext or ""] + [content for _, content in report.sections]
+    for text in texts:
+        m = _FALSIFYING.search(text)
+        if m:
+            return m.group(1).strip()[:4000]
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    marks = claim_marks(item)
+    if not marks:
+        return
+    records = item.config.stash[_REPORT_KEY]
+    rec = records.setdefault(item.nodeid, {
+        "id": item.nodeid, "claims": [{"id": c, "role": r} for c, r in marks],
+        "outcome": "passed", "message": None, "counterexample": None,
+    })
+    if report.when == "call" or report.outcome != "passed":
+        if report.outcome == "failed":
+            rec["outcome"] = "failed" if report.when == "call" else "error"
+            rec["message"] = (report.longreprtext or "").strip().splitlines()[-1][:500] if report.longreprtext else None
+            rec["counterexample"] = _counterexample(report)
+        elif report.outcome == "skipped" and rec["outcome"] == "passed":
+            rec["outcome"] = "skipped"
+            if isinstance(report.longrepr, tuple):
+                rec["message"] = str(report.longrepr[2])[:500]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = session.config.getoption("--quantproof-report")
+    if not path:
+        return
+    records = sorted(session.config.stash[_REPORT_KEY].values(), key=lambda r: r["id"])
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps({"schema": "quantproof.tests/1", "tests": records}, indent=1, sort_keys=True))
+    os.replace(tmp, out)
