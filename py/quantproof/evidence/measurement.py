@@ -111,6 +111,7 @@ class Context:
     seed: int = 0
     cache_dir: Path = Path(".quantproof-cache")
     files: dict[str, str] = field(default_factory=dict)
+    files_abs: dict[str, str] = field(default_factory=dict)
     tensors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -122,7 +123,9 @@ class Context:
     def use_file(self, path: str | os.PathLike[str], label: str | None = None) -> Path:
         """Record a file read by the measurement (sha256 goes into the ledger's provenance)."""
         p = Path(path)
-        self.files[label or p.name] = file_sha256(p)
+        digest = file_sha256(p)
+        self.files[label or p.name] = digest
+        self.files_abs[str(p.resolve())] = digest  # for cache staleness checks only; not published in the ledger
         return p
 
     def note_tensor(self, name: str, array: Any) -> None:

@@ -1,0 +1,270 @@
+"""Run measurements in isolated processes with a time limit, cache their results, and judge them.
+
+Policy:
+1. Each distinct (measurement, bound parameters) runs once per ledger run, in its own process: a crash, a hang
+   (time limit) or a non-finite output marks that measurement and the run goes on.
+2. A cache entry is keyed by the measurement, its parameters, device, dtype, seed and the hash of the package's code;
+   it stores the sha256 of every input file the measurement read and a checksum of its own content. An entry whose
+   checksum fails, whose key differs or whose input files changed is recomputed, never served.
+3. Judging: the estimate's interval I = [lo, hi] (or the point) against the set S the claim expects:
+   I ⊆ S consistent, I ∩ S = ∅ inconsistent, otherwise inconclusive. Not-run and errors are never a pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..claims.model import Expectation
+from .measurement import Context, Estimate, MeasurementUnavailable, file_sha256, registry
+
+CACHE_SCHEMA = "quantproof.cache/1"
+
+
+@dataclass
+class RunOutcome:
+    """The result of running one (measurement, params) job."""
+
+    status: str  # ok | not-run | error
+    reason: str | None = None
+    result: dict[str, Any] | None = None  # Result.to_json()
+    provenance: dict[str, Any] = field(default_factory=dict)
+    cached: bool = False
+    seconds: float = 0.0
+
+
+def code_hash(package_dir: Path | None = None) -> str:
+    """sha256 over the package's Python sources (any code change invalidates cached measurements)."""
+    root = package_dir or Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def job_key(name: str, params: dict[str, Any], device: str, dtype: str, seed: int, chash: str) -> str:
+    blob = json.dumps({"name": name, "params": params, "device": device, "dtype": dtype, "seed": seed,
+                       "code": chash}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _checksum(entry: dict[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def cache_read(cache_dir: Path, key: str, file_paths_ok: Callable[[dict[str, Any]], bool] | None = None) -> dict | None:
+    p = cache_dir / "measurements" / f"{key}.json"
+    try:
+        entry = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict) or entry.get("schema") != CACHE_SCHEMA or entry.get("key") != key:
+        return None
+    if entry.get("checksum") != _checksum(entry):
+        return None
+    for path, digest in (entry.get("inputs") or {}).items():
+        try:
+            if file_sha256(Path(path)) != digest:
+                return None
+        except OSError:
+            return None
+    return entry
+
+
+def cache_write(cache_dir: Path, key: str, result: dict, provenance: dict, inputs: dict[str, str]) -> None:
+    d = cache_dir / "measurements"
+    d.mkdir(parents=True, exist_ok=True)
+    entry = {"schema": CACHE_SCHEMA, "key": key, "result": result, "provenance": provenance, "inputs": inputs}
+    entry["checksum"] = _checksum(entry)
+    fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(entry, fh, sort_keys=True)
+    os.replace(tmp, d / f"{key}.json")
+
+
+# --------------------------------------------------------------------------------------------- child process
+
+def _child(name: str, params: dict[str, Any], ctx_fields: dict[str, Any], out_path: str) -> None:
+    """Entry point of the measurement process: run, then write JSON to ``out_path``."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    payload: dict[str, Any]
+    ctx = Context(device=ctx_fields["device"], dtype=ctx_fields["dtype"], seed=ctx_fields["seed"],
+                  cache_dir=Path(ctx_fields["cache_dir"]))
+    try:
+        spec = registry()[name]
+        res = spec.func(ctx, **params)
+        data = res.to_json()
+        bad = [k for k, v in data["outputs"].items() if not isinstance(v.get("value"), (int, float))
+               or not math.isfinite(float(v["value"]))]
+        if bad:
+            payload = {"status": "error", "reason": f"non-finite output(s): {', '.join(bad)}", "result": data}
+        else:
+            payload = {"status": "ok", "result": data}
+    except MeasurementUnavailable as exc:
+        payload = {"status": "not-run", "reason": f"not run: {exc}"}
+    except BaseException as exc:  # noqa: BLE001 - everything a measurement raises is reported, never fatal
+        tb = traceback.format_exc(limit=6)
+        payload = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"[:800], "traceback": tb[-4000:]}
+    payload["provenance"] = {"files": ctx.files, "tensors": ctx.tensors, "notes": ctx.notes, "seed": ctx.seed,
+                             "device": ctx.device, "dtype": ctx.dtype, "files_abs": ctx.files_abs}
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(payload, fh, sort_keys=True, default=str)
+    os.replace(tmp, out_path)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    params: dict[str, Any]
+    key: str
+
+
+def run_jobs(jobs: list[Job], *, device: str, dtype: str, seed: int, cache_dir: Path, n_parallel: int = 1,
+             timeout_s: float | None = None, use_cache: bool = True,
+             progress: Callable[[Job, RunOutcome], None] | None = None) -> dict[str, RunOutcome]:
+    """Run every job (cache first); return outcomes keyed by job key."""
+    reg = registry()
+    results: dict[str, RunOutcome] = {}
+    pending: list[Job] = []
+    for job in jobs:
+        spec = reg[job.name]
+        if spec.device == "cuda" and not device.startswith("cuda"):
+            results[job.key] = RunOutcome("not-run", "not run: needs GPU (no CUDA device in this run)")
+        elif use_cache and (entry := cache_read(cache_dir, job.key)) is not None:
+            results[job.key] = RunOutcome("ok", None, entry["result"], entry["provenance"], cached=True)
+        else:
+            pending.append(job)
+            continue
+        if progress:
+            progress(job, results[job.key])
+    ctx_fields = {"device": device, "dtype": dtype, "seed": seed, "cache_dir": str(cache_dir)}
+    mpctx = mp.get_context("spawn")
+    running: list[tuple[Job, Any, str, float, float]] = []
+    tmpdir = Path(tempfile.mkdtemp(prefix="qp-measure-"))
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, n_parallel):
+                job = pending.pop(0)
+                out_path = str(tmpdir / f"{job.key}.json")
+                proc = mpctx.Process(target=_child, args=(job.name, job.params, ctx_fields, out_path), daemon=True)
+                proc.start()
+                limit = timeout_s if timeout_s is not None else reg[job.name].timeout_s
+                running.append((job, proc, out_path, time.monotonic(), limit))
+            time.sleep(0.05)
+            still = []
+            for job, proc, out_path, t0, limit in running:
+                elapsed = time.monotonic() - t0
+                if proc.is_alive() and elapsed < limit:
+                    still.append((job, proc, out_path, t0, limit))
+                    continue
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(5)
+                    outcome = RunOutcome("error", f"timed out after {limit:.0f} s", seconds=elapsed)
+                else:
+                    proc.join()
+                    outcome = _read_child(out_path, proc.exitcode, elapsed)
+                    inputs = outcome.provenance.pop("files_abs", {}) or {}
+                    if outcome.status == "ok" and use_cache:
+                        cache_write(cache_dir, job.key, outcome.result or {}, outcome.provenance, inputs)
+                results[job.key] = outcome
+                if progress:
+                    progress(job, outcome)
+            running = still
+    finally:
+        for job, proc, *_ in running:
+            if proc.is_alive():
+                proc.kill()
+        for p in tmpdir.glob("*"):
+            p.unlink(missing_ok=True)
+        tmpdir.rmdir()
+    return results
+
+
+def _read_child(out_path: str, exitcode: int | None, elapsed: float) -> RunOutcome:
+    try:
+        payload = json.loads(Path(out_path).read_text())
+    except (OSError, ValueError):
+        return RunOutcome("error", f"measurement process died (exit code {exitcode}) without a result", seconds=elapsed)
+    return RunOutcome(payload["status"], payload.get("reason"), payload.get("result"), payload.get("provenance", {}),
+                      seconds=elapsed)
+
+
+# --------------------------------------------------------------------------------------------- judging
+
+def interval(e: dict[str, Any]) -> tuple[float, float]:
+    v = float(e["value"])
+    lo = e.get("lo")
+    hi = e.get("hi")
+    lo = float(lo) if isinstance(lo, (int, float)) else v
+    hi = float(hi) if isinstance(hi, (int, float)) else v
+    return min(lo, v), max(hi, v)
+
+
+def _satisfying_set(x: Expectation) -> tuple[float, float, bool, bool]:
+    """(low, high, low_open, high_open) of the values the expectation accepts."""
+    inf = math.inf
+    if x.kind == "value":
+        return x.value - x.tol, x.value + x.tol, False, False
+    if x.kind == "band":
+        return x.lo, x.hi, False, False
+    if x.kind == "at_least":
+        return x.value, inf, False, True
+    if x.kind == "at_most":
+        return -inf, x.value, True, False
+    if x.kind == "greater_than":
+        return x.value, inf, True, True
+    if x.kind == "less_than":
+        return -inf, x.value, True, True
+    raise ValueError(x.kind)
+
+
+def _inside(v: float, s: tuple[float, float, bool, bool]) -> bool:
+    lo, hi, lo_open, hi_open = s
+    return (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+
+
+def judge_interval(lo: float, hi: float, s: tuple[float, float, bool, bool]) -> str:
+    if _inside(lo, s) and _inside(hi, s):
+        return "consistent"
+    slo, shi, lo_open, hi_open = s
+    misses = hi < slo or (hi == slo and lo_open) or lo > shi or (lo == shi and hi_open)
+    return "inconsistent" if misses else "inconclusive"
+
+
+def judge(estimate: dict[str, Any], expect: Expectation, other: dict[str, Any] | None = None) -> str:
+    """consistent | inconsistent | inconclusive."""
+    lo, hi = interval(estimate)
+    if expect.kind == "compare":
+        if other is None:
+            return "inconclusive"
+        olo, ohi = interval(other)
+        dlo, dhi = lo - ohi, hi - olo  # interval of (this - other)
+        m = expect.margin
+        s = {"gt": (m, math.inf, True, True), "ge": (m, math.inf, False, True),
+             "lt": (-math.inf, -m, True, True), "le": (-math.inf, -m, True, False)}[expect.op]
+        return judge_interval(dlo, dhi, s)
+    return judge_interval(lo, hi, _satisfying_set(expect))
+
+
+def pick_output(result: dict[str, Any] | None, output: str) -> dict[str, Any] | None:
+    if not result:
+        return None
+    return (result.get("outputs") or {}).get(output)
+
+
+def estimate_from(d: dict[str, Any]) -> Estimate:
+    return Estimate.from_json(d)

@@ -1,0 +1,81 @@
+"""``LEDGER.md``: the ledger as Markdown for reviewers who read it in a repository browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .verdict import VERDICTS
+
+
+def _cell(text: Any) -> str:
+    s = "" if text is None else str(text)
+    return s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    return str(x)
+
+
+def _estimate(m: dict[str, Any]) -> str:
+    e = m.get("estimate")
+    if not e:
+        return _cell(m.get("reason") or "")
+    s = _fmt(e["value"])
+    if e.get("lo") is not None and e.get("hi") is not None:
+        s += f" [{_fmt(e['lo'])}, {_fmt(e['hi'])}]"
+    if e.get("n"):
+        s += f" (n={e['n']})"
+    return s
+
+
+def render_markdown(ledger: dict[str, Any]) -> str:
+    prov = ledger["provenance"]
+    summ = ledger["summary"]
+    out = ["# QuantProof ledger", ""]
+    if not ledger.get("complete", True):
+        out += ["> **Partial run**: " + _cell(str(ledger.get("selection"))) + " — not a complete ledger.", ""]
+    lean = prov.get("lean", {})
+    out += [
+        f"- commit `{prov.get('commit')}`{' (dirty)' if prov.get('dirty') else ''}; device {prov.get('device')} "
+        f"({_cell(prov.get('device_name'))}), dtype {prov.get('dtype')}, seed {prov.get('seed')}",
+        f"- Lean: toolchain `{lean.get('toolchain')}`, Mathlib `{lean.get('mathlib')}`, "
+        f"built: **{'yes' if lean.get('built') else 'no — proofs not kernel-checked'}** (lake: {lean.get('lake')})",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(prov.get("versions", {}).items()) if v),
+        f"- claims.yaml sha256 `{prov.get('claims_sha256')}`",
+        "",
+        "## Summary",
+        "",
+        "| verdict | claims |",
+        "|---|---|",
+    ]
+    out += [f"| {v} | {summ['by_verdict'].get(v, 0)} |" for v in VERDICTS if summ["by_verdict"].get(v)]
+    out += ["", f"Total: {summ['total']} claims.", "", "## Claims", "",
+            "| id | seed | kind | verdict | formal | tests | measurements | reason |", "|---|---|---|---|---|---|---|---|"]
+    for c in ledger["claims"]:
+        t = c["tests"]
+        tests = f"{t['status']} ({t['passed']}✓ {t['failed']}✗)" if t["status"] != "none" else "—"
+        meas = ", ".join(m["outcome"] for m in c["measurements"]) or "—"
+        out.append(f"| `{c['id']}` | {c['seed'][:3]} | {c['kind']} | **{c['verdict']}** | {c['formal']['status']} | "
+                   f"{tests} | {meas} | {_cell(c['reason'])} |")
+    out += ["", "## Evidence", ""]
+    for c in ledger["claims"]:
+        out += [f"### `{c['id']}` — {_cell(c['title'])}", "",
+                f"**{c['verdict']}**: {_cell(c['reason'])}", "",
+                f"> {_cell(c['quote'])} — seed {c['seed']}", "",
+                f"Statement: {_cell(c['statement'])}", ""]
+        for d in c["formal"]["declarations"]:
+            out.append(f"- Lean `{d['name']}` ({d['role']}): {d['status']}" +
+                       (f" — {_cell(d['message'])}" if d.get("message") else ""))
+        for i in c["tests"]["items"]:
+            line = f"- test `{i['id']}` ({i['role']}): {i['outcome']}"
+            if i.get("counterexample"):
+                line += f" — counterexample: `{_cell(i['counterexample'])[:300]}`"
+            out.append(line)
+        for m in c["measurements"]:
+            out.append(f"- measurement `{m['name']}` {_cell(m['params'])} → {m['output']} ({m['role']}): "
+                       f"{_estimate(m)}; expected {_cell(m['expect'])}: **{m['outcome']}**"
+                       + (f"; model {_cell(m['model'])}" if m.get("model") else ""))
+        out.append("")
+    return "\n".join(out) + "\n"
