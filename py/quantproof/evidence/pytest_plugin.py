@@ -42,15 +42,32 @@ def claim_marks(item: pytest.Item) -> list[tuple[str, str]]:
     return out
 
 
-_FALSIFYING = re.compile(r"^(Falsifying (?:explicit )?example:.*?)(?=^\S|\Z)", re.S | re.M)
+_MARKERS = ("Falsifying example", "Falsifying explicit example", "Failing test case")
+_COMMENT = re.compile(r"\s+#[^\n]*$", re.M)
 
 
-def _counterexample(report: pytest.TestReport) -> str | None:
-    texts = [report.longreprtext or ""] + [content for _, content in report.sections]
-    for text in texts:
-        m = _FALSIFYING.search(text)
-        if m:
-            return m.group(1).strip()[:4000]
+def _normalise(text: str) -> str:
+    """Drop hypothesis's explanatory end-of-line comments (they vary with its example database), cap the length."""
+    return _COMMENT.sub("", text.strip())[:4000]
+
+
+def _counterexample(call: pytest.CallInfo[Any], report: pytest.TestReport) -> str | None:
+    """hypothesis attaches the minimal failing example to the exception as a note; fall back to the report text."""
+    exc = call.excinfo.value if call.excinfo is not None else None
+    for note in getattr(exc, "__notes__", None) or []:
+        if str(note).startswith(_MARKERS):
+            return _normalise(str(note))
+    lines = (report.longreprtext or "").splitlines()
+    for i, line in enumerate(lines):
+        text = line[1:].strip() if line.startswith("E ") else line.strip()
+        if text.startswith(_MARKERS):
+            out = [text]
+            for nxt in lines[i + 1:]:
+                body = nxt[1:] if nxt.startswith("E ") else None
+                if body is None or not body.strip() or body.strip().startswith(_MARKERS):
+                    break
+                out.append(body.rstrip())
+            return _normalise("\n".join(out))
     return None
 
 
@@ -70,7 +87,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):
         if report.outcome == "failed":
             rec["outcome"] = "failed" if report.when == "call" else "error"
             rec["message"] = (report.longreprtext or "").strip().splitlines()[-1][:500] if report.longreprtext else None
-            rec["counterexample"] = _counterexample(report)
+            rec["counterexample"] = _counterexample(call, report)
         elif report.outcome == "skipped" and rec["outcome"] == "passed":
             rec["outcome"] = "skipped"
             if isinstance(report.longrepr, tuple):
