@@ -1,0 +1,202 @@
+"""Moment ratios of distributions (seed 003 §1–2): reference values, the Gaussian floor, the i.i.d. limit, the
+generalized-Gaussian family, and E cos θ for Haar-rotated keys."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from quantproof.math.sign_quant import (
+    GG_BETA_SUPREMUM,
+    beta_gaussian,
+    beta_generalized_gaussian,
+    beta_generalized_gaussian_mp,
+    beta_laplace,
+    beta_uniform,
+    expected_haar_one_bit_cosine,
+    expected_haar_one_bit_cosine_exact,
+    generalized_gaussian_p_for_beta,
+    haar_one_bit_cosine_limit,
+    moment_ratio_of_density,
+    one_bit_cosine,
+    residual_energy_fraction,
+)
+
+x = sp.Symbol("x", real=True)
+
+
+# ------------------------------------------------------------------ reference values and the Gaussian floor
+
+
+@pytest.mark.claim("reference_moment_values")
+def test_reference_moment_values_by_symbolic_integration():
+    assert moment_ratio_of_density(sp.exp(-sp.Abs(x)), x) == sp.Rational(1, 2) == beta_laplace()
+    assert sp.simplify(moment_ratio_of_density(sp.exp(-x**2 / 2), x) - 2 / sp.pi) == 0
+    assert sp.simplify(beta_gaussian() - 2 / sp.pi) == 0
+    assert moment_ratio_of_density(sp.Integer(1), x, -1, 1) == sp.Rational(3, 4) == beta_uniform()
+    # sign lattice: X = ±1 with probability ½ each, E|X| = 1 = E X²
+    mu1 = sp.Rational(1, 2) * 1 + sp.Rational(1, 2) * 1
+    mu2 = sp.Rational(1, 2) * 1 + sp.Rational(1, 2) * 1
+    assert mu1**2 / mu2 == 1
+    # "2/π ≈ 0.637" to the stated three decimals (30-digit mpmath)
+    with mpmath.workdps(30):
+        assert mpmath.nstr(2 / mpmath.pi, 3) == "0.637"
+
+
+@pytest.mark.claim("gaussian_moment_ratio_floor_eq")
+def test_gaussian_moment_ratio_is_two_over_pi_for_every_sigma():
+    sigma = sp.Symbol("sigma", positive=True)
+    beta = moment_ratio_of_density(sp.exp(-x**2 / (2 * sigma**2)), x)
+    assert sp.simplify(beta - 2 / sp.pi) == 0
+    assert not beta.has(sigma)
+
+
+@pytest.mark.claim("isotropic_floor_pos")
+def test_isotropic_floor_is_strictly_between_zero_and_one():
+    floor = sp.sqrt(2 / sp.pi)
+    assert sp.ask(sp.Q.positive(floor)) is True
+    assert bool(floor < 1) is True  # ⇔ π > 2
+    assert bool(1 - 2 / sp.pi > 0) is True  # the residual-energy floor 1 − 2/π is positive
+    with mpmath.workdps(30):
+        v = mpmath.sqrt(2 / mpmath.pi)
+        assert mpmath.nstr(v, 4) == "0.7979"  # the seed's "≈ 0.7979"
+        assert 0 < v < 1
+
+
+# ------------------------------------------------------------------ generalized Gaussians
+
+
+@pytest.mark.claim("gg_shape_for_beta", role="corrects")
+@pytest.mark.parametrize("p", [sp.Rational(1, 2), 1, sp.Rational(3, 2), 2, 3, 4])
+def test_generalized_gaussian_closed_form_matches_integration(p):
+    """β(p) = Γ(2/p)²/(Γ(1/p)Γ(3/p)) against direct integration of exp(−|x|^p) (mpmath, 30 digits)."""
+    with mpmath.workdps(30):
+        pf = mpmath.mpf(sp.Rational(p).p) / sp.Rational(p).q
+        z = mpmath.quad(lambda t: mpmath.exp(-t**pf), [0, 1, mpmath.inf])
+        m1 = mpmath.quad(lambda t: t * mpmath.exp(-t**pf), [0, 1, mpmath.inf])
+        m2 = mpmath.quad(lambda t: t * t * mpmath.exp(-t**pf), [0, 1, mpmath.inf])
+        direct = (m1 / z) ** 2 / (m2 / z)
+        closed = mpmath.mpf(sp.N(beta_generalized_gaussian(p), 35))
+        assert abs(direct - closed) < mpmath.mpf(10) ** -25
+        assert abs(beta_generalized_gaussian_mp(pf) - closed) < mpmath.mpf(10) ** -25
+    assert beta_generalized_gaussian(1) == sp.Rational(1, 2)
+    assert sp.simplify(beta_generalized_gaussian(2) - 2 / sp.pi) == 0
+
+
+@pytest.mark.claim("gg_shape_for_beta", role="refutes")
+@given(st.lists(st.tuples(st.integers(1, 100), st.integers(1, 1000)), min_size=1, max_size=8))
+def test_unimodal_symmetric_laws_have_beta_at_most_three_quarters(mix):
+    """|X| of a symmetric law with a density nonincreasing in |x| (every generalized Gaussian) is a mixture of
+    U[0, aⱼ]: E|X| = Σwⱼaⱼ/2, E X² = Σwⱼaⱼ²/3, so β = ¾(Σwa)²/(Σwa²) ≤ ¾ (Cauchy–Schwarz), = ¾ only for one a.
+    Hence no generalized Gaussian has β ∈ [¾, 1] — not the sign lattice (β = 1) nor β ≈ 0.92–0.97."""
+    w = [Fraction(a) for a, _ in mix]
+    a = [Fraction(b) for _, b in mix]
+    m1 = sum(wi * ai for wi, ai in zip(w, a)) / 2 / sum(w)
+    m2 = sum(wi * ai * ai for wi, ai in zip(w, a)) / 3 / sum(w)
+    beta = m1 * m1 / m2
+    assert beta <= Fraction(3, 4)
+    assert (beta == Fraction(3, 4)) == (len(set(a)) == 1)
+
+
+@pytest.mark.claim("gg_shape_for_beta", role="refutes")
+def test_generalized_gaussian_beta_never_reaches_three_quarters():
+    ps = np.logspace(-1.5, 9, 300)
+    vals = [beta_generalized_gaussian_mp(p) for p in ps]
+    assert all(v < GG_BETA_SUPREMUM for v in vals)
+    assert all(b > a for a, b in zip(vals, vals[1:]))  # increasing in p
+    assert abs(vals[-1] - mpmath.mpf(3) / 4) < 1e-8  # → ¾ as p → ∞
+    for beta in (0.75, 0.85, 0.919, 0.965, 1.0):
+        with pytest.raises(ValueError):
+            generalized_gaussian_p_for_beta(beta)
+
+
+@pytest.mark.claim("gg_shape_for_beta", role="corrects")
+@given(st.floats(0.02, 0.745))
+def test_generalized_gaussian_covers_every_beta_below_three_quarters(beta):
+    p = generalized_gaussian_p_for_beta(beta)
+    assert abs(float(beta_generalized_gaussian_mp(p)) - beta) < 1e-10
+
+
+# ------------------------------------------------------------------ the i.i.d. limit
+
+
+@pytest.mark.claim("iid_coord_moment_ratio_floor", role="refutes")
+@given(st.integers(1, 5000), st.floats(-1e6, 1e6).filter(lambda v: abs(v) > 1e-6))
+def test_identically_distributed_but_dependent_coordinates_do_not_converge(d, X):
+    """K_i = X for every i (X ~ N(0, 1), say): identically distributed, symmetric, finite second moment, yet
+    cos θ_K = 1 for every d, while √β = √(2/π) < 1. Independence is needed."""
+    K = np.full(d, X)
+    assert one_bit_cosine(K) == pytest.approx(1.0, abs=1e-15)
+    assert float(sp.sqrt(beta_gaussian())) < 0.8
+
+
+def _t5_beta() -> float:
+    with mpmath.workdps(30):
+        f = lambda t: (1 + t * t / 5) ** -3  # noqa: E731  Student t, ν = 5 (unnormalised)
+        z, m1, m2 = (mpmath.quad(lambda t, k=k: t**k * f(t), [0, 1, mpmath.inf]) for k in (0, 1, 2))
+        return float((m1 / z) ** 2 / (m2 / z))
+
+
+@pytest.mark.claim("iid_coord_moment_ratio_floor", role="corrects")
+@pytest.mark.claim("one_bit_residual_floor")
+def test_iid_coordinates_converge_to_sqrt_beta():
+    """With i.i.d. coordinates (finite second moment) cos θ_K → √β: the error shrinks like 1/√d. Symmetry is not
+    needed (the exponential law, β = 1/2, converges too). The LS residual energy 1 − cos² → 1 − β."""
+    rng = np.random.default_rng(20240603)
+    laws = {
+        "gauss": (lambda n: rng.standard_normal(n), 2 / math.pi),
+        "laplace": (lambda n: rng.laplace(size=n), 0.5),
+        "uniform": (lambda n: rng.uniform(-1, 1, n), 0.75),
+        "t5": (lambda n: rng.standard_t(5, n), _t5_beta()),
+        "exponential (asymmetric)": (lambda n: rng.exponential(size=n), 0.5),
+    }
+    for name, (draw, beta) in laws.items():
+        errs = {}
+        for d in (2**8, 2**16):
+            K = np.stack([draw(d) for _ in range(8)])
+            c = one_bit_cosine(K)
+            errs[d] = float(np.sqrt(np.mean((c - math.sqrt(beta)) ** 2)))
+            res = residual_energy_fraction(K)
+            assert abs(float(np.mean(res)) - (1 - beta)) < 6 / math.sqrt(d), name
+        assert errs[2**16] < 0.02, (name, errs)
+        assert errs[2**16] < errs[2**8] / 3, (name, errs)  # ~16× fewer… at least 3× smaller RMS error
+
+
+# ------------------------------------------------------------------ Haar-rotated keys
+
+
+@pytest.mark.claim("srht_achieves_isotropic_floor", role="corrects")
+def test_haar_expected_cosine_decreases_to_the_floor_from_above():
+    """E cos θ(Rk) = f(d) = √d Γ(d/2)/(√π Γ((d+1)/2)) for Haar R and any k ≠ 0; f(d+2)/f(d) = √(d(d+2))/(d+1) < 1
+    (exact, sympy) and f(d) → √(2/π); hence f(d) > √(2/π) for every d."""
+    d = sp.Symbol("d", positive=True)
+    f = sp.sqrt(d) * sp.gamma(d / 2) / (sp.sqrt(sp.pi) * sp.gamma((d + 1) / 2))
+    ratio = f.subs(d, d + 2) / f
+    assert sp.simplify(sp.expand_func(sp.gammasimp(ratio**2 - d * (d + 2) / (d + 1) ** 2))) == 0
+    assert sp.simplify((d + 1) ** 2 - d * (d + 2)) == 1  # so ratio < 1
+    assert sp.simplify(expected_haar_one_bit_cosine_exact(1)) == 1
+    assert sp.simplify(expected_haar_one_bit_cosine_exact(2) - 2 * sp.sqrt(2) / sp.pi) == 0
+    lim = float(haar_one_bit_cosine_limit())
+    vals = [expected_haar_one_bit_cosine(k) for k in (1, 2, 3, 8, 64, 128, 4096, 10**6, 10**9)]
+    assert all(v > lim for v in vals)
+    assert all(b < a for a, b in zip(vals, vals[1:]))
+    assert abs(vals[-1] - lim) < 1e-9
+    with mpmath.workdps(30):
+        assert abs(mpmath.sqrt(2 / mpmath.pi) - mpmath.mpf(sp.N(haar_one_bit_cosine_limit(), 35))) < 1e-28
+
+
+@pytest.mark.claim("srht_achieves_isotropic_floor", role="corrects")
+@pytest.mark.parametrize("d", [3, 16])
+def test_haar_expected_cosine_monte_carlo(d):
+    rng = np.random.default_rng(d)
+    U = rng.standard_normal((40_000, d))  # directions uniform on the sphere = Haar images of any fixed k
+    c = one_bit_cosine(U)
+    se = float(c.std(ddof=1) / math.sqrt(len(c)))
+    assert abs(float(c.mean()) - expected_haar_one_bit_cosine(d)) < 4.5 * se

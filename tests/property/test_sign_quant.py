@@ -1,0 +1,156 @@
+"""1-bit quantization identities of seed 003 §1: cos formula, residual energy, equality case."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from qp_strategies import nonzero_vectors, rational_vectors, vectors
+
+from quantproof.math.sign_quant import (
+    moment_ratio,
+    one_bit_cosine,
+    one_bit_quantize,
+    one_bit_scale,
+    pooled_moment_ratio,
+    residual_energy_fraction,
+    sgn,
+)
+
+
+def _fsgn(x: Fraction) -> int:
+    return 1 if x >= 0 else -1
+
+
+def _exact_cos2(k: list[Fraction], alpha: Fraction) -> Fraction:
+    """cos²(k, α·sgn k) from the definition ⟨k, q⟩² / (‖k‖² ‖q‖²), exactly."""
+    q = [alpha * _fsgn(x) for x in k]
+    dot = sum(a * b for a, b in zip(k, q))
+    return dot * dot / (sum(a * a for a in k) * sum(b * b for b in q))
+
+
+def test_sgn_convention():
+    assert sgn(0.0) == 1.0 and sgn(-0.0) == 1.0 and sgn(-1e-300) == -1.0 and sgn(5e-324) == 1.0
+    np.testing.assert_array_equal(sgn([-2.0, 0.0, 3.0]), [-1.0, 1.0, 1.0])
+    with pytest.raises(ValueError):
+        sgn(float("nan"))
+
+
+@pytest.mark.claim("cos_sign_quant_formula")
+@given(rational_vectors(1, 10).filter(lambda k: any(x != 0 for x in k)),
+       st.builds(Fraction, st.integers(1, 100), st.integers(1, 100)))
+def test_cos_sign_quant_formula_exact(k, alpha):
+    """Exactly (rationals): cos²(k, α sgn k) = ‖k‖₁² / (d ‖k‖₂²) for every α > 0 (the formula squared; both sides ≥ 0)."""
+    d = len(k)
+    l1 = sum(abs(x) for x in k)
+    l2sq = sum(x * x for x in k)
+    assert _exact_cos2(k, alpha) == l1 * l1 / (d * l2sq)
+    # and the least-squares α = ‖k‖₁/d is one such α
+    assert _exact_cos2(k, l1 / d) == l1 * l1 / (d * l2sq)
+
+
+@pytest.mark.claim("cos_sign_quant_formula")
+@given(nonzero_vectors(1, 64), st.sampled_from(["l1", "norm"]))
+def test_cos_sign_quant_formula_float(k, alpha):
+    q = one_bit_quantize(k, alpha)
+    direct = float(k @ q / (np.linalg.norm(k) * np.linalg.norm(q)))
+    assert math.isclose(float(one_bit_cosine(k)), direct, rel_tol=1e-12, abs_tol=1e-12)
+
+
+@pytest.mark.claim("cos_sign_quant_formula")
+@given(nonzero_vectors(1, 32), st.integers(-300, 300))
+def test_cos_formula_scale_invariant_at_extreme_scales(k, e):
+    """The formula does not depend on the scale of k, also at 1e±300 (no overflow/underflow in the implementation)."""
+    c0 = float(one_bit_cosine(k))
+    with np.errstate(over="ignore", under="ignore"):
+        ks = k * 10.0**e
+    assume(np.all(np.isfinite(ks)) and np.any(ks != 0))
+    assume(np.array_equal(ks == 0, k == 0))  # no coordinate flushed to zero
+    assert math.isclose(float(one_bit_cosine(ks)), c0, rel_tol=1e-9)
+
+
+def test_cosine_of_zero_rows_is_nan_and_batches_work():
+    K = np.array([[0.0, 0.0, 0.0], [1.0, -1.0, 1.0], [1.0, 0.0, 0.0]])
+    c = one_bit_cosine(K)
+    assert math.isnan(c[0]) and c[1] == 1.0 and math.isclose(c[2], 1 / math.sqrt(3))
+    assert math.isnan(moment_ratio(K)[0]) and math.isclose(moment_ratio(K)[2], 1 / 3)
+    assert one_bit_cosine(np.ones((2, 3, 4))).shape == (2, 3)
+    assert math.isnan(pooled_moment_ratio(np.zeros((3, 4))))
+    with pytest.raises(ValueError):
+        one_bit_cosine([1.0, float("inf")])
+
+
+@given(nonzero_vectors(1, 64))
+def test_moment_ratio_is_cos_squared(k):
+    assert math.isclose(float(moment_ratio(k)), float(one_bit_cosine(k)) ** 2, rel_tol=1e-12, abs_tol=1e-15)
+
+
+@pytest.mark.claim("residual_energy_formula")
+@given(rational_vectors(1, 10).filter(lambda k: any(x != 0 for x in k)))
+def test_residual_energy_formula_exact(k):
+    """Exactly: with α = ‖k‖₁/d, ‖k − α sgn k‖² / ‖k‖² = 1 − cos²θ_k = sin²θ_k."""
+    d = len(k)
+    l1 = sum(abs(x) for x in k)
+    alpha = l1 / d
+    res = sum((x - alpha * _fsgn(x)) ** 2 for x in k)
+    l2sq = sum(x * x for x in k)
+    assert res / l2sq == 1 - l1 * l1 / (d * l2sq)
+
+
+@pytest.mark.claim("residual_energy_formula")
+@given(nonzero_vectors(1, 64))
+def test_residual_energy_formula_float_and_ls_optimality(k):
+    f = float(residual_energy_fraction(k, "l1"))
+    c = float(one_bit_cosine(k))
+    assert math.isclose(f, 1 - c * c, rel_tol=1e-9, abs_tol=1e-12)
+    # α = ‖k‖₁/d is the minimiser of ‖k − α sgn k‖ (so the identity is the optimal-scale residual)
+    a = float(one_bit_scale(k, "l1")[0])
+    s = sgn(k)
+
+    def err(alpha: float) -> float:
+        return float(np.sum((k - alpha * s) ** 2))
+
+    for delta in (1e-3, 1e-1, 1.0):
+        step = delta * max(a, 1e-12)
+        assert err(a) <= err(a + step) * (1 + 1e-12) and err(a) <= err(a - step) * (1 + 1e-12)
+
+
+@given(nonzero_vectors(1, 64))
+def test_residual_with_norm_preserving_scale_is_two_one_minus_cos(k):
+    """With α = ‖k‖₂/√d instead, the residual energy is 2(1 − cos θ) ≥ sin²θ: the identity needs the LS scale."""
+    f = float(residual_energy_fraction(k, "norm"))
+    c = float(one_bit_cosine(k))
+    assert math.isclose(f, 2 * (1 - c), rel_tol=1e-9, abs_tol=1e-12)
+    assert f >= 1 - c * c - 1e-12
+
+
+@pytest.mark.claim("cos_eq_one_iff_sign_lattice")
+@given(st.lists(st.sampled_from([-2, -1, 0, 1, 2]), min_size=1, max_size=9).filter(lambda v: any(v)),
+       st.builds(Fraction, st.integers(1, 50), st.integers(1, 50)))
+def test_cos_eq_one_iff_sign_lattice_exact(pattern, c):
+    """Exactly: cos²θ_k = 1 ⇔ all |kᵢ| are equal and nonzero ⇔ k ∈ {±α}^d for some α > 0."""
+    k = [c * x for x in pattern]
+    d = len(k)
+    l1 = sum(abs(x) for x in k)
+    cos2 = l1 * l1 / (d * sum(x * x for x in k))
+    on_lattice = len({abs(x) for x in k}) == 1 and k[0] != 0
+    assert (cos2 == 1) == on_lattice
+    assert cos2 <= 1
+
+
+@pytest.mark.claim("cos_eq_one_iff_sign_lattice")
+@given(vectors(1, 64).filter(lambda v: np.any(v != 0)))
+def test_cos_eq_one_iff_sign_lattice_float(k):
+    m = np.abs(k)
+    if np.all(m == m[0]) and m[0] > 0:
+        assert one_bit_cosine(k) == pytest.approx(1.0, abs=1e-15)
+    else:
+        # strictly below 1, by a margin that Cauchy–Schwarz quantifies: 1 − cos² = Var|k| / mean k²
+        c = float(one_bit_cosine(k))
+        gap = float(np.var(m) / np.mean(k * k))
+        assert math.isclose(1 - c * c, gap, rel_tol=1e-6, abs_tol=1e-12)
+        assert c < 1 or gap < 1e-15
