@@ -1100,7 +1100,7 @@ def _provenance_section(ledger: dict, claims: list[dict]) -> str:
         ("claims.yaml sha256", _code(p.get("claims_sha256"))),
         ("schema", _code(ledger.get("schema"))),
     ]) + "</div>")
-    parts.append('<div class="panel"><h3>Lean</h3>' + _dl([
+    parts.append('<div class="panel"><h3>Lean</h3>' + _dl(cls="kv stack", items=[
         ("toolchain", _code(lean.get("toolchain"))),
         ("Mathlib", _code(lean.get("mathlib"))),
         ("built in this run", _yesno(built, "built", "not built")),
@@ -1465,15 +1465,23 @@ def _measurements_section(claims: list[dict], doms: list[str]) -> str:
                 continue
             e = _dict(m.get("estimate"))
             value, interval = _estimate_text(e) if e else ("—", "—")
+            ci = interval.split(" (", 1)
+            interval_html = esc(ci[0]) + (f'<div class="muted small">{esc(ci[1].rstrip(")"))}</div>'
+                                          if len(ci) == 2 else "")
+            params = _dict(m.get("params"))
+            params_html = ", ".join(f"{esc(k)}={esc(_fmt_value(params[k]))}" for k in sorted(params))
+            key_html = f' <span class="muted">[{esc(m.get("key"))}]</span>' if m.get("key") else ""
             outcome = _str(m.get("outcome")) or "not-run"
             reason_html = f' <span class="small">{esc(m.get("reason"))}</span>' if m.get("reason") else ""
             rows.append(f'<tr><td><a href="#{esc(dom)}"><code>{esc(c.get("id"))}</code></a></td>'
-                        f'<td><code>{esc(_measurement_label(m))}</code></td><td>{esc(m.get("role"))}</td>'
-                        f'<td>{esc(fmt_expect(m.get("expect")))}</td><td class="num">{esc(value)}</td>'
-                        f'<td>{esc(interval)}</td><td class="num">{esc(fmt_num(e.get("n")) if e else "—")}</td>'
+                        f'<td><code class="mname">{esc(_str(m.get("name")))}.{esc(_str(m.get("output")))}</code>'
+                        f'{f"<div class=params><code>{params_html}</code></div>" if params_html else ""}</td>'
+                        f'<td>{esc(m.get("role"))}{key_html}</td>'
+                        f'<td class="claimed">{esc(fmt_expect(m.get("expect")))}</td><td class="num">{esc(value)}</td>'
+                        f'<td class="nw">{interval_html}</td><td class="num">{esc(fmt_num(e.get("n")) if e else "—")}</td>'
                         f'<td>{status_badge("measurements", outcome)}'
                         f'{reason_html}</td>'
-                        f'<td>{esc(m.get("model")) or "—"}<div class="muted small">{esc(m.get("device"))}'
+                        f'<td class="model">{esc(m.get("model")) or "—"}<div class="muted small">{esc(m.get("device"))}'
                         f'{" / " + esc(m.get("dtype")) if m.get("dtype") else ""}</div></td></tr>')
     if not rows:
         return ""
