@@ -132,13 +132,16 @@ def test_srht_bounds_are_attained_and_typical_keys_sit_near_the_floor():
 
 
 def _rotation_to_ones(x: np.ndarray) -> np.ndarray:
-    """An orthogonal matrix (Householder reflection) mapping x/‖x‖ to 1/√d."""
+    """An orthogonal matrix mapping x/‖x‖ to 1/√d: a Householder reflection, built without cancellation
+    (for u·t > 0 reflect u to −t and negate)."""
     d = len(x)
     u = x / np.linalg.norm(x)
     t = np.ones(d) / math.sqrt(d)
+    if u @ t > 0:
+        w = u + t
+        w /= np.linalg.norm(w)
+        return -(np.eye(d) - 2 * np.outer(w, w))
     w = u - t
-    if np.linalg.norm(w) < 1e-14:
-        return np.eye(d)
     w /= np.linalg.norm(w)
     return np.eye(d) - 2 * np.outer(w, w)
 

@@ -1,0 +1,135 @@
+"""Attention scores under a shared orthogonal rotation (seed 003 §7), RoPE, and seed 001's frozen Leech kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from qp_strategies import seeds
+
+from quantproof.math.attention import (
+    commutes_with_rope,
+    leech_attention,
+    leech_kernel,
+    paley_hadamard_24,
+    rope,
+    rope_commuting_rotation,
+    rope_matrix,
+    rope_then_rotate,
+    rotate_then_rope,
+    scores,
+    softmax_attention,
+)
+from quantproof.math.rotations import haar_orthogonal, is_orthogonal
+
+
+def _qkv(seed: int, n: int, m: int, d: int, scale: float = 1.0):
+    rng = np.random.default_rng(seed)
+    return (scale * rng.standard_normal((n, d)), scale * rng.standard_normal((m, d)), rng.standard_normal((m, d)))
+
+
+@pytest.mark.claim("attention_score_gauge_invariance")
+@given(seeds(), st.integers(1, 12), st.integers(1, 12), st.integers(1, 48), st.sampled_from([1e-3, 1.0, 30.0]),
+       st.booleans())
+def test_shared_orthogonal_rotation_leaves_scores_unchanged(seed, n, m, d, scale, causal):
+    """(Q Rᵀ)(K Rᵀ)ᵀ = Q Rᵀ R Kᵀ = Q Kᵀ for every orthogonal R (Haar, incl. reflections); hence softmax attention
+    outputs are unchanged too."""
+    Q, K, V = _qkv(seed, n, m, d, scale)
+    R = haar_orthogonal(d, seed + 1)
+    S0, S1 = scores(Q, K), scores(Q @ R.T, K @ R.T)
+    assert np.allclose(S0, S1, atol=1e-10 * (1 + np.abs(S0).max()))
+    m_ = min(n, m)
+    A0 = softmax_attention(Q[:m_], K[:m_], V[:m_], causal=causal)
+    A1 = softmax_attention(Q[:m_] @ R.T, K[:m_] @ R.T, V[:m_], causal=causal)
+    assert np.allclose(A0, A1, atol=1e-9)
+
+
+def test_a_non_orthogonal_or_one_sided_rotation_changes_scores():
+    Q, K, _ = _qkv(0, 6, 6, 8)
+    R = haar_orthogonal(8, 1)
+    assert not np.allclose(scores(Q @ R.T, K), scores(Q, K))
+    A = R * np.linspace(0.5, 2, 8)  # not orthogonal
+    assert not np.allclose(scores(Q @ A.T, K @ A.T), scores(Q, K))
+
+
+@given(seeds(), st.integers(1, 16).map(lambda h: 2 * h), st.sampled_from(["interleaved", "half"]))
+def test_rope_is_a_position_rotation_with_relative_scores(seed, d, pairing):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((5, d))
+    pos = rng.integers(0, 5000, 5)
+    Y = rope(X, pos, pairing=pairing)
+    for i in range(5):
+        P = rope_matrix(float(pos[i]), d, pairing=pairing)
+        assert is_orthogonal(P)
+        assert np.allclose(Y[i], P @ X[i])
+    # q at m, k at n: the score depends on n − m only
+    q, k = rng.standard_normal((1, d)), rng.standard_normal((1, d))
+    s1 = scores(rope(q, [3], pairing=pairing), rope(k, [10], pairing=pairing))
+    s2 = scores(rope(q, [103], pairing=pairing), rope(k, [110], pairing=pairing))
+    assert np.allclose(s1, s2)
+
+
+@pytest.mark.claim("gauge_invariance_free_at_deploy", role="refutes")
+@given(seeds(), st.sampled_from([8, 16, 64]), st.sampled_from(["interleaved", "half"]))
+def test_rotation_folded_before_rope_changes_scores(seed, d, pairing):
+    """Folding R into W_q, W_k acts before RoPE: scores become qᵀRᵀP_{n−m}Rk, not qᵀP_{n−m}k, for a general R."""
+    Q, K, _ = _qkv(seed, 8, 8, d)
+    pos = np.arange(8)
+    R = haar_orthogonal(d, seed + 7)
+    base = scores(rope(Q, pos, pairing=pairing), rope(K, pos, pairing=pairing))
+    folded = scores(rotate_then_rope(Q, R, pos, pairing=pairing), rotate_then_rope(K, R, pos, pairing=pairing))
+    assert np.max(np.abs(folded - base)) > 1e-3
+    assert not commutes_with_rope(R, pairing=pairing)
+
+
+@pytest.mark.claim("gauge_invariance_free_at_deploy", role="corrects")
+@given(seeds(), st.sampled_from([8, 16, 64]), st.sampled_from(["interleaved", "half"]))
+def test_rotation_is_free_after_rope_or_inside_ropes_commutant(seed, d, pairing):
+    """What holds: (a) R applied to post-RoPE q and k leaves scores unchanged (a run-time d×d rotation, not free);
+    (b) R folded before RoPE leaves them unchanged when R commutes with every P_m — e.g. a 2×2 rotation on each RoPE
+    plane."""
+    Q, K, _ = _qkv(seed, 8, 8, d)
+    pos = np.arange(8)
+    base = scores(rope(Q, pos, pairing=pairing), rope(K, pos, pairing=pairing))
+    R = haar_orthogonal(d, seed + 7)
+    post = scores(rope_then_rotate(Q, R, pos, pairing=pairing), rope_then_rotate(K, R, pos, pairing=pairing))
+    assert np.allclose(post, base, atol=1e-10)
+    C = rope_commuting_rotation(d, seed + 3, pairing=pairing)
+    assert is_orthogonal(C) and commutes_with_rope(C, pairing=pairing)
+    folded = scores(rotate_then_rope(Q, C, pos, pairing=pairing), rotate_then_rope(K, C, pos, pairing=pairing))
+    assert np.allclose(folded, base, atol=1e-10)
+
+
+def test_models_without_rope_fold_freely():
+    """Without RoPE (absolute/learned positions added before W_q, W_k) folding R into both weights is exact."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((7, 12))
+    Wq, Wk = rng.standard_normal((12, 12)), rng.standard_normal((12, 12))
+    R = haar_orthogonal(12, 4)
+    assert np.allclose(scores(X @ (R @ Wq).T, X @ (R @ Wk).T), scores(X @ Wq.T, X @ Wk.T))
+
+
+def test_paley_hadamard_and_leech_kernel():
+    H = paley_hadamard_24()
+    assert set(np.unique(H)) == {-1.0, 1.0}
+    assert np.allclose(H @ H.T, 24 * np.eye(24))
+    for kind in ("paley", "haar"):
+        B = leech_kernel(72, kind=kind, rng=0)
+        assert is_orthogonal(B)
+        assert np.count_nonzero(B) == 3 * 24 * 24 or kind == "haar"
+        assert np.allclose(B[:24, 24:], 0) and np.allclose(B[24:48, 48:], 0)
+    with pytest.raises(ValueError):
+        leech_kernel(64)
+
+
+@given(seeds(), st.integers(1, 4), st.booleans())
+def test_leech_attention_equals_plain_attention(seed, blocks, causal):
+    """Seed 001's frozen orthogonal kernel applied to both Q and K changes no score (gauge invariance): the "Leech"
+    attention computes exactly ordinary softmax attention."""
+    d = 24 * blocks
+    Q, K, V = _qkv(seed, 9, 9, d)
+    for kind in ("paley", "haar"):
+        B = leech_kernel(d, kind=kind, rng=seed)
+        assert np.allclose(leech_attention(Q, K, V, B, causal=causal), softmax_attention(Q, K, V, causal=causal),
+                           atol=1e-10)

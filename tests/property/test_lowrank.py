@@ -1,0 +1,183 @@
+"""Residual corrections (seed 003 §6, §9): β_eff, Ky Fan / Eckart–Young optimality of the SVD, top-k optimality,
+streamed γ_r, bit costs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from qp_strategies import matrices, seeds
+
+from quantproof.math.lowrank import (
+    StreamedGram,
+    best_k_sparse_bruteforce,
+    beta_eff,
+    eckart_young_error,
+    gamma_r,
+    gamma_r_of_basis,
+    gamma_r_streamed,
+    ky_fan_energy,
+    one_bit_bits_per_coordinate,
+    rank_r_bits_per_coordinate,
+    rank_r_correct,
+    recovered_energy_fraction,
+    top_r_basis,
+    topk_bits_per_coordinate,
+    topk_energy_fraction,
+    topk_sparsify,
+    truncated_svd,
+)
+from quantproof.math.rotations import haar_orthogonal
+from quantproof.math.sign_quant import energy_weighted_moment_ratio, one_bit_quantize, pooled_moment_ratio
+
+
+def _nonzero_rows(K: np.ndarray) -> bool:
+    return bool(np.all(np.linalg.norm(K, axis=1) > 1e-6))
+
+
+@st.composite
+def keys_and_rank(draw):
+    K = draw(matrices(2, 14, 2, 10))
+    assume(_nonzero_rows(K))
+    r = draw(st.integers(0, K.shape[1]))
+    return K, r
+
+
+@pytest.mark.claim("beta_eff_formula")
+@given(keys_and_rank(), seeds(), st.booleans())
+def test_beta_eff_is_the_recovered_energy_fraction(Kr, seed, optimal):
+    """With the LS 1-bit scale, β₁ᵦ the energy-weighted β and the correction an orthogonal projection of the residual
+    onto an r-dim subspace V (optimal or not) capturing γ_r = ‖EV‖²/‖E‖²:
+    1 − Σ‖k − k̃‖²/Σ‖k‖² = 1 − (1 − β₁ᵦ)(1 − γ_r)."""
+    K, r = Kr
+    E = K - one_bit_quantize(K)
+    assume(np.sum(E * E) > 1e-9 * np.sum(K * K))
+    V = top_r_basis(E, r) if optimal else haar_orthogonal(K.shape[1], seed)[:, :r]
+    K_hat = rank_r_correct(K, V)
+    lhs = recovered_energy_fraction(K, K_hat)
+    b1 = energy_weighted_moment_ratio(K)
+    g = gamma_r_of_basis(E, V)
+    assert lhs == pytest.approx(beta_eff(b1, g), abs=1e-9)
+    # the pooled-moment β (the project's default set-level β) is ≤ the energy-weighted one: a lower bound only
+    assert pooled_moment_ratio(K) <= b1 + 1e-12
+    assert beta_eff(pooled_moment_ratio(K), g) <= lhs + 1e-9
+
+
+@pytest.mark.claim("beta_eff_formula")
+def test_beta_eff_algebra():
+    b, g = sp.symbols("b g", real=True)
+    e = 1 - (1 - b) * (1 - g)
+    assert sp.expand(e - (b + g - b * g)) == 0
+    # for β, γ ∈ [0, 1]: β_eff ≥ max(β, γ) and β_eff ≤ 1
+    for bv in np.linspace(0, 1, 11):
+        for gv in np.linspace(0, 1, 11):
+            v = beta_eff(bv, gv)
+            assert max(bv, gv) - 1e-15 <= v <= 1 + 1e-15
+
+
+@given(keys_and_rank(), st.floats(0.2, 0.9))
+def test_beta_eff_fails_for_a_scaled_correction(Kr, c):
+    """Hypothesis (iii) matters: a correction c·P E with c ≠ 1 recovers 1 − (1−β)(1 − (2c − c²)γ), not β_eff."""
+    K, r = Kr
+    E = K - one_bit_quantize(K)
+    V = top_r_basis(E, r)
+    g = gamma_r_of_basis(E, V)
+    assume(g > 1e-3 and np.sum(E * E) > 1e-6 * np.sum(K * K))
+    lhs = recovered_energy_fraction(K, rank_r_correct(K, V, scale=c))
+    b1 = energy_weighted_moment_ratio(K)
+    assert lhs == pytest.approx(beta_eff(b1, (2 * c - c * c) * g), abs=1e-9)
+    assert lhs < beta_eff(b1, g) - 1e-12
+
+
+@pytest.mark.claim("svd_topk_maximizes_gammaR")
+@given(matrices(1, 12, 1, 8), st.integers(0, 8), seeds())
+def test_top_singular_subspace_maximises_gamma_r(E, r, seed):
+    """Ky Fan: over all r-dim subspaces V, ‖EV‖²/‖E‖² is maximal at the top-r right singular vectors, where it is
+    Σ_{i≤r}σᵢ²/Σσᵢ². Checked against random subspaces, coordinate subspaces and perturbations of the optimum."""
+    d = E.shape[1]
+    r = min(r, d)
+    assume(np.sum(E * E) > 1e-9)
+    V = top_r_basis(E, r)
+    best = gamma_r_of_basis(E, V)
+    assert best == pytest.approx(gamma_r(E, r), abs=1e-10)
+    assert best * np.sum(E * E) == pytest.approx(ky_fan_energy(E, r), rel=1e-9, abs=1e-9)
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        W = haar_orthogonal(d, rng)[:, :r]
+        assert gamma_r_of_basis(E, W) <= best + 1e-10
+    for cols in rng.choice(d, size=(5, r), replace=True):
+        W = np.eye(d)[:, sorted(set(cols))]
+        assert gamma_r_of_basis(E, W) <= best + 1e-10
+    if 0 < r < d:
+        for scale in (1e-3, 1e-1):
+            W, _ = np.linalg.qr(V + scale * rng.standard_normal(V.shape))
+            assert gamma_r_of_basis(E, W) <= best + 1e-10
+
+
+@pytest.mark.claim("residual_topk_eckart_young")
+@given(matrices(1, 12, 1, 10), st.integers(0, 10), seeds())
+def test_truncated_svd_is_the_best_rank_r_approximation(E, r, seed):
+    """Eckart–Young: ‖E − E_r‖_F² = Σ_{i>r}σᵢ² ≤ ‖E − A‖_F² for every A of rank ≤ r."""
+    r = min(r, min(E.shape))
+    Er = truncated_svd(E, r)
+    err = float(np.sum((E - Er) ** 2))
+    assert err == pytest.approx(eckart_young_error(E, r), abs=1e-9 * (1 + float(np.sum(E * E))))
+    assert np.linalg.matrix_rank(Er, tol=1e-9 * (1 + np.abs(E).max())) <= r
+    rng = np.random.default_rng(seed)
+    n, d = E.shape
+    for _ in range(15):
+        # the best A with a given random row space W (A = E W Wᵀ) and a random rank-r product
+        W = haar_orthogonal(d, rng)[:, :r]
+        for A in (E @ W @ W.T, rng.standard_normal((n, r)) @ rng.standard_normal((r, d))):
+            assert float(np.sum((E - A) ** 2)) >= err - 1e-9 * (1 + float(np.sum(E * E)))
+
+
+@pytest.mark.claim("top_k_optimal")
+@given(st.integers(1, 10).flatmap(lambda d: st.tuples(
+    hnp.arrays(np.float64, d, elements=st.one_of(st.integers(-3, 3).map(float), st.floats(-100, 100))),
+    st.integers(0, d))))
+def test_top_k_by_magnitude_is_the_best_k_sparse_approximation(args):
+    """Keeping the k largest |eᵢ| minimises ‖e − s‖₂ over all k-sparse s (brute force over all C(d, k) supports;
+    ties in magnitude — frequent here — give equal errors)."""
+    e, k = args
+    s = topk_sparsify(e, k)
+    assert np.count_nonzero(s) <= k
+    err = float(np.sum((e - s) ** 2))
+    best, _ = best_k_sparse_bruteforce(e, k)
+    assert err == pytest.approx(best, abs=1e-9)
+    tot = float(e @ e)
+    if tot > 0:
+        assert float(topk_energy_fraction(e, k)) == pytest.approx(1 - best / tot, abs=1e-12)
+
+
+@given(matrices(1, 30, 1, 9), st.integers(0, 9), st.lists(st.integers(1, 7), min_size=1, max_size=10))
+def test_streamed_gamma_r_equals_exact(E, r, sizes):
+    assume(np.sum(E * E) > 1e-9)
+    r = min(r, E.shape[1])
+    cuts = np.cumsum(sizes)
+    chunks = [c for c in np.split(E, cuts[cuts < len(E)]) if len(c)]
+    assert gamma_r_streamed(iter(chunks), r) == pytest.approx(gamma_r(E, r), abs=1e-10)
+    acc = StreamedGram(E.shape[1])
+    for c in chunks:
+        acc.add(c)
+    assert acc.rows == len(E)
+    V = acc.top_r_basis(r)
+    assert gamma_r_of_basis(E, V) == pytest.approx(gamma_r(E, r), abs=1e-8)
+
+
+def test_bit_costs():
+    assert one_bit_bits_per_coordinate(128) == pytest.approx(1 + 16 / 128)
+    d = 128
+    k = d // 8
+    assert topk_bits_per_coordinate(d, k) == pytest.approx((16 * 16 + 16 * 7) / 128)
+    assert topk_bits_per_coordinate(d, k, index="bitmap") == pytest.approx((16 * 16 + 128) / 128)
+    assert topk_bits_per_coordinate(d, k, index="combinatorial") == pytest.approx(
+        (16 * 16 + math.log2(math.comb(128, 16))) / 128)
+    assert topk_bits_per_coordinate(d, k, index="combinatorial") < topk_bits_per_coordinate(d, k)
+    assert rank_r_bits_per_coordinate(128, 8, 10**6) == pytest.approx((8 * 16 + 8 * 128 * 16 / 1e6) / 128)
+    assert topk_bits_per_coordinate(d, 0) == 0

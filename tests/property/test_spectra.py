@@ -1,0 +1,181 @@
+"""Spectra, participation ratio and seed 004's PCA compressor / compressed attention."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from qp_strategies import seeds
+
+from quantproof.math.attention import softmax_attention
+from quantproof.math.spectra import (
+    ActivationCompressor,
+    compressed_attention,
+    covariance_spectrum,
+    cumulative_variance,
+    expected_isotropic_trace_moments,
+    k_for_variance,
+    marchenko_pastur_pr,
+    participation_ratio,
+    participation_ratio_bounds_from_cumulative,
+)
+
+spectra = st.integers(3, 60).flatmap(
+    lambda n: hnp.arrays(np.float64, n, elements=st.floats(0, 1e3, allow_subnormal=False)).filter(lambda v: v.max() > 1e-9))
+
+
+@given(spectra, st.floats(1e-6, 1e6))
+def test_participation_ratio_basic_properties(lam, c):
+    pr = participation_ratio(lam)
+    assert 1 - 1e-12 <= pr <= np.count_nonzero(lam) + 1e-9
+    assert participation_ratio(c * lam) == pytest.approx(pr, rel=1e-9)
+    C = cumulative_variance(lam)
+    assert np.all(np.diff(C) >= -1e-15) and C[-1] == pytest.approx(1.0)
+    for frac in (0.5, 0.9, 0.95, 1.0):
+        k = k_for_variance(lam, frac)
+        assert C[k - 1] >= frac - 1e-9 and (k == 1 or C[k - 2] < frac)
+    assert participation_ratio(np.ones(len(lam))) == pytest.approx(len(lam))
+
+
+@given(st.integers(3, 40), st.integers(0, 2**31))
+def test_covariance_spectrum_matches_numpy(n, seed):
+    X = np.random.default_rng(seed).standard_normal((n + 5, n)) @ np.diag(np.linspace(0.1, 3, n))
+    lam = covariance_spectrum(X)
+    ref = np.sort(np.linalg.eigvalsh(np.cov(X, rowvar=False, bias=True)))[::-1]
+    assert np.allclose(lam, np.clip(ref, 0, None), atol=1e-10)
+
+
+@pytest.mark.claim("df_random_full_rank", role="refutes")
+def test_random_data_is_far_from_participation_ratio_n():
+    """Isotropic Gaussian "activations": N = 500 samples in n = 768 dimensions (the seed's calibration size and
+    GPT-2's width). The sample covariance has rank ≤ 499 < 768 and PR ≈ 300, not ≈ n."""
+    rng = np.random.default_rng(0)
+    n, N = 768, 500
+    lam = covariance_spectrum(rng.standard_normal((N, n)))
+    assert np.count_nonzero(lam > 1e-10 * lam.max()) <= N - 1
+    pr = participation_ratio(lam)
+    assert pr < 0.5 * n
+
+
+@pytest.mark.claim("df_random_full_rank", role="corrects")
+@pytest.mark.parametrize("n,N", [(64, 100), (64, 2000), (200, 50), (768, 500)])
+def test_random_data_participation_ratio_follows_marchenko_pastur(n, N):
+    """E PR ≈ nN/(n + N) (uncentred: S = XᵀX/N; centring costs one sample). PR → n only when N ≫ n."""
+    rng = np.random.default_rng(n * 7 + N)
+    prs = [participation_ratio(covariance_spectrum(rng.standard_normal((N, n)), center=False)) for _ in range(3)]
+    assert np.mean(prs) == pytest.approx(marchenko_pastur_pr(n, N), rel=0.05)
+    e_tr2, e_trS2 = expected_isotropic_trace_moments(n, N)
+    assert e_tr2 / e_trS2 == pytest.approx(marchenko_pastur_pr(n, N), rel=0.03)
+
+
+def test_exact_trace_moments_monte_carlo():
+    rng = np.random.default_rng(9)
+    n, N, reps = 6, 5, 20000
+    X = rng.standard_normal((reps, N, n))
+    S = np.einsum("rij,rik->rjk", X, X) / N
+    tr = np.trace(S, axis1=1, axis2=2)
+    trS2 = np.einsum("rjk,rkj->r", S, S)
+    e_tr2, e_trS2 = expected_isotropic_trace_moments(n, N)
+    for sample, exp in ((tr**2, e_tr2), (trS2, e_trS2)):
+        assert abs(sample.mean() - exp) < 4.5 * sample.std(ddof=1) / math.sqrt(reps)
+
+
+@pytest.mark.claim("df_1_7_vs_cumulative_variance", role="refutes")
+def test_df_1_7_is_incompatible_with_the_stated_cumulative_variance():
+    """Same eigenvalues λ, PR = (Σλ)²/Σλ², C(k) = Σ_{i≤k}λᵢ/Σλ: with C(1) ∈ [68.85%, 68.95%] and C(2) ∈
+    [79.25%, 79.35%] (the seed's 68.9% and 79.3% with their rounding), every descending spectrum of length 768 has
+    PR ∈ [1.97, 2.07]; so Df = 1.7 (read as [1.65, 1.75]) cannot hold together with them."""
+    lo, hi = participation_ratio_bounds_from_cumulative((0.6885, 0.6895), (0.7925, 0.7935), 768)
+    assert 1.95 < lo < hi < 2.1
+    assert 1.75 < lo
+
+
+@pytest.mark.claim("df_1_7_vs_cumulative_variance", role="refutes")
+@given(st.integers(3, 200), st.integers(0, 2**31), st.floats(0.2, 6))
+def test_participation_ratio_bounds_contain_every_consistent_spectrum(n, seed, decay):
+    """The bound used above is sound: for random descending spectra, the true PR lies inside the range computed
+    from C(1), C(2) rounded to 0.1%."""
+    rng = np.random.default_rng(seed)
+    lam = np.sort(rng.pareto(decay, n) + rng.random(n) * 1e-3)[::-1]
+    C = cumulative_variance(lam)
+    r1, r2 = round(C[0], 3), round(C[1], 3)
+    lo, hi = participation_ratio_bounds_from_cumulative((r1 - 5e-4, r1 + 5e-4), (r2 - 5e-4, r2 + 5e-4), n)
+    pr = participation_ratio(lam)
+    assert lo <= pr <= hi
+
+
+# ------------------------------------------------------------------ the compressor
+
+
+@given(seeds(), st.integers(2, 24), st.booleans())
+def test_compressor_full_rank_roundtrip_and_pca_error(seed, d, center):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((3 * d, d)) @ rng.standard_normal((d, d)) + 5 * rng.standard_normal(d)
+    full = ActivationCompressor.fit(X, k=d, center=center)
+    assert np.allclose(full.roundtrip(X), X, atol=1e-8 * (1 + np.abs(X).max()))
+    k = max(1, d // 3)
+    comp = ActivationCompressor.fit(X, k=k, center=True)
+    err = np.sum((X - comp.roundtrip(X)) ** 2) / len(X)
+    lam = covariance_spectrum(X)
+    assert err == pytest.approx(lam[k:].sum(), rel=1e-8, abs=1e-8)  # PCA error = discarded variance
+    assert comp.compress(X).shape == (len(X), k)
+    c95 = ActivationCompressor.fit(X, target_variance=0.95)
+    assert c95.k == k_for_variance(comp.eigenvalues, 0.95)
+
+
+def test_compressor_outlier_dimensions_are_kept_exactly():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((400, 32))
+    X[:, 5] *= 1000.0  # a massive-activation dimension
+    plain = ActivationCompressor.fit(X, k=4)
+    kept = ActivationCompressor.fit(X, k=4, outlier_dims=1)
+    assert list(kept.outliers) == [5]
+    Y = kept.roundtrip(X)
+    assert np.allclose(Y[:, 5], X[:, 5])
+    assert abs(plain.components[5, 0]) > 0.99  # uncorrected, the top component is the outlier axis
+    assert np.allclose(kept.components[5], 0.0)  # handled apart, it takes no component
+    assert np.mean(kept.relative_error(X)) < np.mean(plain.relative_error(X))
+
+
+def _mha(Q, K, V, heads):
+    n, d = Q.shape
+    h = d // heads
+    return np.concatenate([softmax_attention(Q[:, i * h:(i + 1) * h], K[:, i * h:(i + 1) * h], V[:, i * h:(i + 1) * h])
+                           for i in range(heads)], axis=1)
+
+
+@pytest.mark.claim("compressed_attention_is_attention", role="refutes")
+@given(seeds())
+def test_untruncated_compressed_attention_is_not_the_models_attention(seed):
+    """Even with nothing discarded (k = d), the seed's compressed_attention differs from the model's multi-head
+    attention (here 4 heads of width 8, scale 1/√8) on the same Q, K, V: it is one head at scale 1/√k on
+    mean-shifted queries."""
+    rng = np.random.default_rng(seed)
+    d, n = 32, 16
+    calib = rng.standard_normal((200, d)) * 2 + rng.standard_normal(d) * 3
+    comp = ActivationCompressor.fit(calib, k=d)
+    Q, K, V = (rng.standard_normal((n, d)) * 2 + calib.mean(0) for _ in range(3))
+    ours = compressed_attention(comp, Q, K, V)
+    assert np.max(np.abs(ours - _mha(Q, K, V, heads=4))) > 1e-2
+
+
+@pytest.mark.claim("compressed_attention_is_attention", role="corrects")
+@given(seeds(), st.integers(2, 24), st.floats(0.0, 5.0))
+def test_untruncated_compressed_attention_equals_single_head_attention_on_shifted_queries(seed, d, shift):
+    """Exactly: with k = d, compressed_attention(Q, K, V) = softmax((Q − μ)Kᵀ/√d)·V (the value path is lossless
+    because softmax rows sum to 1; (q−μ)·(k−μ) differs from (q−μ)·k by a per-query constant). It equals plain
+    single-head attention softmax(QKᵀ/√d)V iff μ·(kᵢ − kⱼ) = 0 for all keys, e.g. without centering."""
+    rng = np.random.default_rng(seed)
+    n = 7
+    calib = rng.standard_normal((4 * d, d)) + shift * rng.standard_normal(d)
+    comp = ActivationCompressor.fit(calib, k=d)
+    Q, K, V = (rng.standard_normal((n, d)) + shift for _ in range(3))
+    mu = comp.mean
+    ours = compressed_attention(comp, Q, K, V)
+    assert np.allclose(ours, softmax_attention(Q - mu, K, V), atol=1e-9)
+    nocenter = ActivationCompressor.fit(calib, k=d, center=False)
+    assert np.allclose(compressed_attention(nocenter, Q, K, V), softmax_attention(Q, K, V), atol=1e-9)
