@@ -1,0 +1,97 @@
+/-
+Copyright (c) QuantProof contributors.
+-/
+import Mathlib
+
+/-!
+# The E8 lattice: Gram matrix facts (seeds 000, 001, 002; REFERENCES "Lattices")
+
+The Gram matrix of the simple roots of `E8` (its Cartan matrix, Bourbaki numbering: the chain
+`1 – 3 – 4 – 5 – 6 – 7 – 8` with `2` attached to `4`) is an explicit `8 × 8` integer matrix. We
+prove, by kernel computation only (`decide +kernel`, no `native_decide`):
+
+* `e8Gram_det` — `det = 1` (E8 is unimodular, hence self-dual);
+* `e8Gram_symm`, `e8Gram_diag` — symmetric with diagonal `2`;
+* `e8Gram_even` — `vᵀ G v` is even for every integer `v` (E8 is an even lattice).
+
+The determinant goes through `detLaplace`, a structurally recursive Laplace expansion along the
+first row that skips zero entries (152 recursive calls for this matrix), proved equal to
+`Matrix.det` from Mathlib's `Matrix.det_succ_row_zero`. The count of 240 minimal vectors is left
+open (`QuantProofOpen/E8Roots.lean`).
+-/
+
+noncomputable section
+
+namespace QuantProof
+
+open Finset
+
+/-- Structurally recursive sum over `Fin n` (reduces in the kernel). -/
+def finSum : (n : ℕ) → (Fin n → ℤ) → ℤ
+  | 0, _ => 0
+  | n + 1, f => f 0 + finSum n (fun i => f i.succ)
+
+theorem finSum_eq : ∀ (n : ℕ) (f : Fin n → ℤ), finSum n f = ∑ i, f i
+  | 0, f => by simp [finSum]
+  | n + 1, f => by rw [finSum, finSum_eq n, Fin.sum_univ_succ]
+
+/-- Laplace expansion of the determinant along row `0`, skipping zero entries. -/
+def detLaplace : (n : ℕ) → Matrix (Fin n) (Fin n) ℤ → ℤ
+  | 0, _ => 1
+  | n + 1, A => finSum (n + 1) fun j =>
+      if A 0 j = 0 then 0 else (-1) ^ (j : ℕ) * A 0 j * detLaplace n (A.submatrix Fin.succ j.succAbove)
+
+/-- `detLaplace` computes `Matrix.det` (`Matrix.det_succ_row_zero`:
+`det A = ∑ j, (-1) ^ (j : ℕ) * A 0 j * det (A.submatrix Fin.succ j.succAbove)`). -/
+theorem detLaplace_eq : ∀ (n : ℕ) (A : Matrix (Fin n) (Fin n) ℤ), detLaplace n A = A.det
+  | 0, A => by
+    first
+      | simp [detLaplace]
+      | (rw [detLaplace, Matrix.det_fin_zero])
+      | (rw [detLaplace, Matrix.det_isEmpty])
+  | n + 1, A => by
+    rw [detLaplace, finSum_eq, Matrix.det_succ_row_zero]
+    refine Finset.sum_congr rfl fun j _ => ?_
+    split_ifs with h
+    · rw [h]; ring
+    · rw [detLaplace_eq n]
+
+/-- Gram matrix of the E8 simple roots (the E8 Cartan matrix), Bourbaki numbering
+(0-indexed: edges 0–2, 1–3, 2–3, 3–4, 4–5, 5–6, 6–7). -/
+def e8Gram : Matrix (Fin 8) (Fin 8) ℤ :=
+  !![ 2,  0, -1,  0,  0,  0,  0,  0;
+      0,  2,  0, -1,  0,  0,  0,  0;
+     -1,  0,  2, -1,  0,  0,  0,  0;
+      0, -1, -1,  2, -1,  0,  0,  0;
+      0,  0,  0, -1,  2, -1,  0,  0;
+      0,  0,  0,  0, -1,  2, -1,  0;
+      0,  0,  0,  0,  0, -1,  2, -1;
+      0,  0,  0,  0,  0,  0, -1,  2]
+
+set_option maxRecDepth 100000 in
+theorem detLaplace_e8Gram : detLaplace 8 e8Gram = 1 := by
+  decide +kernel
+
+/-- E8 is unimodular: the Gram determinant of a basis is `1` (REFERENCES: "E8 is even and
+unimodular (Gram determinant 1, so it is its own dual)"). -/
+theorem e8Gram_det : e8Gram.det = 1 := by
+  rw [← detLaplace_eq]
+  exact detLaplace_e8Gram
+
+theorem e8Gram_symm : ∀ i j, e8Gram j i = e8Gram i j := by
+  decide +kernel
+
+theorem e8Gram_diag : ∀ i, e8Gram i i = 2 := by
+  decide +kernel
+
+/-- E8 is even: `vᵀ G v = 2 (∑ vᵢ² − ∑_{edges} v_a v_b)` for every integer coefficient vector. -/
+theorem e8Gram_even (v : Fin 8 → ℤ) : Even (∑ i, ∑ j, v i * e8Gram i j * v j) := by
+  refine ⟨∑ i, v i ^ 2 - (v 0 * v 2 + v 1 * v 3 + v 2 * v 3 + v 3 * v 4 + v 4 * v 5 + v 5 * v 6
+    + v 6 * v 7), ?_⟩
+  first
+    | (simp [Fin.sum_univ_eight, e8Gram]; ring)
+    | (simp [Fin.sum_univ_succ, e8Gram]; ring)
+    | (simp only [Fin.sum_univ_eight, e8Gram, Matrix.of_apply, Matrix.cons_val', Matrix.cons_val_zero,
+        Matrix.cons_val_one, Matrix.head_cons, Matrix.empty_val', Matrix.cons_val_fin_one]; ring)
+
+end QuantProof

@@ -1,0 +1,104 @@
+/-
+Copyright (c) QuantProof contributors.
+-/
+import QuantProof.Basic
+
+/-!
+# Memory and unit arithmetic (seeds 004 and 001)
+
+Seed 004 claims "Memory comparison: Standard: O(seq² × 768); Compressed: O(seq² × 9);
+Reduction: 85x". But the attention score matrix `Q Kᵀ` of one head has `seq × seq` entries
+whatever the width `d` of queries and keys (`scores_card`); the width enters only through the
+`seq × d` activations `Q, K, V`. Counting per head `n² + 3 n d` floats (scores plus Q, K, V), the
+reduction from `d = 768` to `k = 9` is `(n² + 3·n·768)/(n² + 3·n·9)`, which is below `85` for
+every `n ≥ 1` (`attention_85x_reduction_false`) and for every row of the seed's table
+(`attention_85x_reduction_false_table`: 26.0× at 64 tokens down to 2.1× at 2048).
+
+Seed 001 converts losses to bits per character, `bpc = loss / (ln 2 · chars_per_token)`, and
+calls `0.115–0.129` vs `0.742` "an order of magnitude better"; with the seed's own inputs the
+ratio is `≈ 5.76` (Leech) and `≈ 6.43` (E8), below `10`.
+-/
+
+noncomputable section
+
+namespace QuantProof
+
+/-- The per-head attention score matrix `S i j = q i · k j` of `n` queries and keys of width
+`d`. Its index type `Fin n × Fin n` does not involve `d`. -/
+def scores {n d : ℕ} (q k : Fin n → Fin d → ℝ) : Matrix (Fin n) (Fin n) ℝ :=
+  fun i j => dot (q i) (k j)
+
+/-- Seed 004 (memory comparison): the score tensor of one head has `seq · seq` entries,
+independently of the width `d` (so it is not `O(seq² × d)`). -/
+theorem scores_card (n : ℕ) : Fintype.card (Fin n × Fin n) = n * n := by
+  simp
+
+/-- Per-head attention memory in floats: `n²` scores plus `3 n w` for `Q, K, V` of width `w`. -/
+def attnMem (n w : ℕ) : ℕ := n ^ 2 + 3 * n * w
+
+/-- Seed 004 ("85x memory reduction for attention computation"), refutation: for every sequence
+length `n ≥ 1`, reducing the width from `768` to `9` reduces per-head attention memory by a factor
+strictly less than `85`: `n² + 3·n·768 < 85 · (n² + 3·n·9)`. -/
+theorem attention_85x_reduction_false (n : ℕ) (hn : 1 ≤ n) : attnMem n 768 < 85 * attnMem n 9 := by
+  unfold attnMem
+  nlinarith [hn, Nat.mul_le_mul hn hn]
+
+/-- The same for every row of seed 004's "Memory Benchmarks" table. -/
+theorem attention_85x_reduction_false_table :
+    ∀ n ∈ [64, 128, 256, 512, 1024, 2048], attnMem n 768 < 85 * attnMem n 9 := by
+  first
+    | decide
+    | (intro n hn; simp only [List.mem_cons, List.mem_nil_iff, or_false] at hn;
+       rcases hn with rfl | rfl | rfl | rfl | rfl | rfl <;> norm_num [attnMem])
+
+/-- The actual reduction factor at 64 tokens is `151552 / 5824 ≈ 26.0`, at 2048 tokens
+`8912896 / 4249600 ≈ 2.1`. -/
+theorem attention_reduction_at_64_and_2048 :
+    attnMem 64 768 = 151552 ∧ attnMem 64 9 = 5824 ∧
+      attnMem 2048 768 = 8912896 ∧ attnMem 2048 9 = 4249600 := by
+  first
+    | decide
+    | norm_num [attnMem]
+
+/-- Bits per character, `bpc = loss / (ln 2 · chars_per_token)` (seed 001; REFERENCES
+"Language-model units"). -/
+def bpc (loss charsPerToken : ℝ) : ℝ := loss / (Real.log 2 * charsPerToken)
+
+theorem bpc_eq (loss c : ℝ) : bpc loss c = loss / c * (Real.log 2)⁻¹ := by
+  unfold bpc
+  ring
+
+/-- Seed 001, "an order of magnitude better text compression (bpc 0.115–0.129 vs 0.742)",
+refutation with the seed's own inputs: TinyStories-33M loss `1.8 = 9/5` at `3.5 = 7/2`
+characters per token, Leech-Lila loss `0.4018 = 2009/5000` and E8-LILA loss `0.36 = 9/25` at
+`4.5 = 9/2` characters per token. The TinyStories bpc is `(81000/14063) ≈ 5.76` times the Leech
+bpc and `(45/7) ≈ 6.43` times the E8 bpc; both ratios are below `10`. -/
+theorem bpc_not_order_of_magnitude :
+    bpc (9 / 5) (7 / 2) = 81000 / 14063 * bpc (2009 / 5000) (9 / 2) ∧
+      bpc (9 / 5) (7 / 2) = 45 / 7 * bpc (9 / 25) (9 / 2) ∧
+      bpc (9 / 5) (7 / 2) < 10 * bpc (2009 / 5000) (9 / 2) ∧
+      bpc (9 / 5) (7 / 2) < 10 * bpc (9 / 25) (9 / 2) := by
+  have hL : 0 < (Real.log 2)⁻¹ := inv_pos.mpr (Real.log_pos one_lt_two)
+  simp only [bpc_eq]
+  refine ⟨by ring, by ring, ?_, ?_⟩
+  · nlinarith
+  · nlinarith
+
+/-- The seed's headline figures follow from its inputs: `0.74 < bpc(1.8, 3.5) < 0.75` and
+`0.128 < bpc(0.4018, 4.5) < 0.13` (using Mathlib's `Real.log_two_gt_d9`, `Real.log_two_lt_d9`). -/
+theorem bpc_seed001_values :
+    74 / 100 < bpc (9 / 5) (7 / 2) ∧ bpc (9 / 5) (7 / 2) < 75 / 100 ∧
+      128 / 1000 < bpc (2009 / 5000) (9 / 2) ∧ bpc (2009 / 5000) (9 / 2) < 13 / 100 := by
+  -- `Real.log_two_gt_d9 : 0.6931471803 < log 2`, `Real.log_two_lt_d9 : log 2 < 0.6931471808`
+  have hlo : (693 / 1000 : ℝ) < Real.log 2 := lt_trans (by norm_num) Real.log_two_gt_d9
+  have hhi : Real.log 2 < 694 / 1000 := lt_trans Real.log_two_lt_d9 (by norm_num)
+  have hL : 0 < Real.log 2 := by linarith
+  unfold bpc
+  refine ⟨?_, ?_, ?_, ?_⟩ <;>
+    first
+      | (rw [lt_div_iff₀ (mul_pos hL (by norm_num))]; nlinarith)
+      | (rw [div_lt_iff₀ (mul_pos hL (by norm_num))]; nlinarith)
+      | (rw [lt_div_iff (mul_pos hL (by norm_num))]; nlinarith)
+      | (rw [div_lt_iff (mul_pos hL (by norm_num))]; nlinarith)
+
+end QuantProof
