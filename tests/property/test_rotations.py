@@ -161,6 +161,26 @@ def test_single_key_ceiling_is_one_on_both_sides(args):
         assert float(one_bit_cosine(R @ x)) == pytest.approx(1.0, abs=1e-9)
 
 
+@pytest.mark.claim("l2norm_uncentered_gt")
+@given(st.lists(st.fractions(-50, 50, max_denominator=12), min_size=1, max_size=10),
+       st.fractions(-20, 20, max_denominator=12).filter(lambda m: m != 0))
+def test_adding_a_mean_offset_to_a_centered_vector_increases_its_norm(w, mu):
+    """For v with Σvᵢ = 0 and μ ≠ 0: ‖μ·1 + v‖² = dμ² + ‖v‖² > ‖v‖² (exact rationals; v = w − mean(w)).
+    (Cosines are scale invariant, so this norm inequality says nothing by itself about rotational ceilings.)"""
+    d = len(w)
+    m = sum(w) / d
+    v = [x - m for x in w]
+    assert sum(v) == 0
+    lhs = sum((mu + x) ** 2 for x in v)
+    assert lhs == d * mu * mu + sum(x * x for x in v)
+    assert lhs > sum(x * x for x in v)
+
+
+def test_norm_inequality_needs_the_centering_hypothesis():
+    v = np.array([-1.0, -1.0, -1.0])  # not centered
+    assert np.linalg.norm(1.0 * np.ones(3) + v) < np.linalg.norm(v)
+
+
 def _g(theta: np.ndarray) -> np.ndarray:
     """1-bit cosine of the unit vector at angle θ in the plane."""
     return (np.abs(np.cos(theta)) + np.abs(np.sin(theta))) / math.sqrt(2)
