@@ -29,7 +29,7 @@ variable {d : ℕ}
 def IsSignVec (s : Fin d → ℝ) : Prop := ∀ i, s i = 1 ∨ s i = -1
 
 theorem IsSignVec.sq_eq_one {s : Fin d → ℝ} (hs : IsSignVec s) (i : Fin d) : s i ^ 2 = 1 := by
-  rcases hs i with h | h <;> rw [h] <;> norm_num
+  rcases hs i with h | h <;> first | simp [h] | (rw [h]; norm_num)
 
 theorem l1_sign_add {s ε : Fin d → ℝ} (hs : IsSignVec s) (hsgn : ∀ i, sgn (s i + ε i) = s i) :
     l1 (s + ε) = (d : ℝ) + dot s ε := by

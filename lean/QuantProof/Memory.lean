@@ -93,12 +93,20 @@ theorem bpc_seed001_values :
   have hlo : (693 / 1000 : ℝ) < Real.log 2 := lt_trans (by norm_num) Real.log_two_gt_d9
   have hhi : Real.log 2 < 694 / 1000 := lt_trans Real.log_two_lt_d9 (by norm_num)
   have hL : 0 < Real.log 2 := by linarith
+  have hc1 : (0 : ℝ) < Real.log 2 * (7 / 2) := mul_pos hL (by norm_num)
+  have hc2 : (0 : ℝ) < Real.log 2 * (9 / 2) := mul_pos hL (by norm_num)
   unfold bpc
+  -- `lt_div_iff₀ (hc : 0 < c) : a < b / c ↔ a * c < b`,
+  -- `div_lt_iff₀ (hc : 0 < c) : a / c < b ↔ a < b * c` (pre-2024 names without `₀`)
   refine ⟨?_, ?_, ?_, ?_⟩ <;>
     first
-      | (rw [lt_div_iff₀ (mul_pos hL (by norm_num))]; nlinarith)
-      | (rw [div_lt_iff₀ (mul_pos hL (by norm_num))]; nlinarith)
-      | (rw [lt_div_iff (mul_pos hL (by norm_num))]; nlinarith)
-      | (rw [div_lt_iff (mul_pos hL (by norm_num))]; nlinarith)
+      | (rw [lt_div_iff₀ hc1]; nlinarith)
+      | (rw [lt_div_iff₀ hc2]; nlinarith)
+      | (rw [div_lt_iff₀ hc1]; nlinarith)
+      | (rw [div_lt_iff₀ hc2]; nlinarith)
+      | (rw [lt_div_iff hc1]; nlinarith)
+      | (rw [lt_div_iff hc2]; nlinarith)
+      | (rw [div_lt_iff hc1]; nlinarith)
+      | (rw [div_lt_iff hc2]; nlinarith)
 
 end QuantProof

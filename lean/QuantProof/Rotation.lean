@@ -258,8 +258,9 @@ theorem cosSignQuant_single (hd : 0 < d) {c : ℝ} (hc : c ≠ 0) (j : Fin d) :
     exact hc this
   have hl1 : l1 (fun i : Fin d => if i = j then c else 0) = |c| := by
     simp only [l1]
-    rw [Finset.sum_congr rfl fun i _ => apply_ite abs (i = j) c 0, abs_zero, Finset.sum_ite_eq',
-      if_pos (Finset.mem_univ j)]
+    rw [Finset.sum_congr rfl fun i _ =>
+        (show |(if i = j then c else 0)| = if i = j then |c| else 0 by split_ifs <;> simp),
+      Finset.sum_ite_eq', if_pos (Finset.mem_univ j)]
   have hsq : sqNorm (fun i : Fin d => if i = j then c else 0) = c ^ 2 := by
     simp only [sqNorm]
     rw [Finset.sum_congr rfl fun i _ =>

@@ -40,7 +40,7 @@ theorem iid_coord_moment_ratio_floor_false_without_independence {Ω : Type*} [Me
   filter_upwards [hX0] with ω hω
   refine ⟨fun d hd => cosSignQuant_const hd hω, ?_⟩
   have h : (fun d : ℕ => cosSignQuant (fun _ : Fin (d + 1) => X ω)) = fun _ => 1 :=
-    funext fun d => cosSignQuant_const (Nat.succ_pos d) hω
+    funext fun d => cosSignQuant_const (d := d + 1) (by omega) hω
   rw [h]
   exact tendsto_const_nhds
 
@@ -51,7 +51,7 @@ theorem iid_coord_moment_ratio_floor_const_counterexample {x : ℝ} (hx : x ≠ 
       Tendsto (fun d : ℕ => cosSignQuant (fun _ : Fin (d + 1) => x)) atTop (𝓝 1) := by
   refine ⟨fun d hd => cosSignQuant_const hd hx, ?_⟩
   have h : (fun d : ℕ => cosSignQuant (fun _ : Fin (d + 1) => x)) = fun _ => 1 :=
-    funext fun d => cosSignQuant_const (Nat.succ_pos d) hx
+    funext fun d => cosSignQuant_const (d := d + 1) (by omega) hx
   rw [h]
   exact tendsto_const_nhds
 
