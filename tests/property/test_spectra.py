@@ -94,6 +94,22 @@ def test_df_1_7_is_incompatible_with_the_stated_cumulative_variance():
     assert 1.75 < lo
 
 
+@pytest.mark.claim("df_1_7_vs_cumulative_variance", role="corrects")
+def test_spectra_matching_the_stated_curve_have_participation_ratio_about_two():
+    """Corrected value: spectra with C(1) = 68.9 %, C(2) = 79.3 % (rest decaying geometrically or flat, n = 768)
+    have PR ≈ 2.0, inside the bound — consistent with the seed's other figure "Df ≈ 2 (activations)"."""
+    lo, hi = participation_ratio_bounds_from_cumulative((0.6885, 0.6895), (0.7925, 0.7935), 768)
+    for ratio in (0.6, 0.9, 0.99, 1.0):
+        rest = ratio ** np.arange(766)
+        rest = rest / rest.sum() * (1 - 0.793)  # first share ≤ 0.083 < p₂: the order is kept
+        lam = np.concatenate([[0.689, 0.104], rest])
+        C = cumulative_variance(lam)
+        assert abs(C[0] - 0.689) < 5e-4 and abs(C[1] - 0.793) < 5e-4
+        pr = participation_ratio(lam)
+        assert lo <= pr <= hi
+        assert round(pr) == 2
+
+
 @pytest.mark.claim("df_1_7_vs_cumulative_variance", role="refutes")
 @given(st.integers(3, 200), st.integers(0, 2**31), st.floats(0.2, 6))
 def test_participation_ratio_bounds_contain_every_consistent_spectrum(n, seed, decay):
