@@ -26,38 +26,38 @@ namespace QuantProof
 
 open Finset
 
-variable {d : ℕ}
+variable {ι : Type*} [Fintype ι] [DecidableEq ι] {d : ℕ}
 
 /-- First-stage quality `β₁ = 1 − ‖k − k̂‖² / ‖k‖²` (for `k̂ = Q(k)` this is `cos² θ_k = β(k)`,
 see `beta1_signQuant`). -/
-def beta1 (k khat : Fin d → ℝ) : ℝ := 1 - sqNorm (k - khat) / sqNorm k
+def beta1 (k khat : ι → ℝ) : ℝ := 1 - sqNorm (k - khat) / sqNorm k
 
 /-- Fraction of residual energy captured by the correction, `γ = ‖P r‖² / ‖r‖²`. -/
-def gammaR (P : Matrix (Fin d) (Fin d) ℝ) (r : Fin d → ℝ) : ℝ := sqNorm (rotate P r) / sqNorm r
+def gammaR (P : Matrix ι ι ℝ) (r : ι → ℝ) : ℝ := sqNorm (rotate P r) / sqNorm r
 
 /-- Effective quality after adding the projected residual, `1 − ‖k − (k̂ + P r)‖² / ‖k‖²`. -/
-def betaEff (P : Matrix (Fin d) (Fin d) ℝ) (k khat : Fin d → ℝ) : ℝ :=
+def betaEff (P : Matrix ι ι ℝ) (k khat : ι → ℝ) : ℝ :=
   1 - sqNorm (k - (khat + rotate P (k - khat))) / sqNorm k
 
-theorem dot_proj_self (P : Matrix (Fin d) (Fin d) ℝ) (hPt : Pᵀ = P) (hPP : P * P = P)
-    (r : Fin d → ℝ) : dot r (rotate P r) = sqNorm (rotate P r) := by
+theorem dot_proj_self (P : Matrix ι ι ℝ) (hPt : Pᵀ = P) (hPP : P * P = P)
+    (r : ι → ℝ) : dot r (rotate P r) = sqNorm (rotate P r) := by
   rw [← dot_self, dot_rotate, rotate_rotate, hPt, hPP]
 
 /-- Pythagoras for an orthogonal projection: `‖r − P r‖² = ‖r‖² − ‖P r‖²`. -/
-theorem sqNorm_sub_proj (P : Matrix (Fin d) (Fin d) ℝ) (hPt : Pᵀ = P) (hPP : P * P = P)
-    (r : Fin d → ℝ) : sqNorm (r - rotate P r) = sqNorm r - sqNorm (rotate P r) := by
+theorem sqNorm_sub_proj (P : Matrix ι ι ℝ) (hPt : Pᵀ = P) (hPP : P * P = P)
+    (r : ι → ℝ) : sqNorm (r - rotate P r) = sqNorm r - sqNorm (rotate P r) := by
   rw [sqNorm_sub, dot_proj_self P hPt hPP]
   ring
 
-theorem sqNorm_proj_le (P : Matrix (Fin d) (Fin d) ℝ) (hPt : Pᵀ = P) (hPP : P * P = P)
-    (r : Fin d → ℝ) : sqNorm (rotate P r) ≤ sqNorm r := by
+theorem sqNorm_proj_le (P : Matrix ι ι ℝ) (hPt : Pᵀ = P) (hPP : P * P = P)
+    (r : ι → ℝ) : sqNorm (rotate P r) ≤ sqNorm r := by
   have h := sqNorm_sub_proj P hPt hPP r
   have h0 := sqNorm_nonneg (r - rotate P r)
   linarith
 
 /-- `0 ≤ γ_r ≤ 1` for an orthogonal projection. -/
-theorem gammaR_le_one (P : Matrix (Fin d) (Fin d) ℝ) (hPt : Pᵀ = P) (hPP : P * P = P)
-    (r : Fin d → ℝ) : 0 ≤ gammaR P r ∧ gammaR P r ≤ 1 := by
+theorem gammaR_le_one (P : Matrix ι ι ℝ) (hPt : Pᵀ = P) (hPP : P * P = P)
+    (r : ι → ℝ) : 0 ≤ gammaR P r ∧ gammaR P r ≤ 1 := by
   refine ⟨div_nonneg (sqNorm_nonneg _) (sqNorm_nonneg _), ?_⟩
   rcases (sqNorm_nonneg r).lt_or_eq with hr | hr
   · rw [gammaR, div_le_one hr]
@@ -67,9 +67,14 @@ theorem gammaR_le_one (P : Matrix (Fin d) (Fin d) ℝ) (hPt : Pᵀ = P) (hPP : P
 
 /-- Claim `beta_eff_formula` (seed 003 §6): for any first-stage approximation `k̂` (e.g. the 1-bit
 code `Q(k)`) and any orthogonal projection `P` (`Pᵀ = P`, `P·P = P`) applied to the residual
-`r = k − k̂`, the effective quality satisfies `β_eff = 1 − (1 − β₁)(1 − γ_r)`. -/
-theorem beta_eff_formula (P : Matrix (Fin d) (Fin d) ℝ) (hPt : Pᵀ = P) (hPP : P * P = P)
-    (k khat : Fin d → ℝ) :
+`r = k − k̂`, the effective quality satisfies `β_eff = 1 − (1 − β₁)(1 − γ_r)`.
+
+The index type `ι` is arbitrary: for a single key take `ι = Fin d`; for a set of `n` keys take
+`ι = Fin d × Fin n` and `P = Matrix.blockDiagonal (fun _ => P_V)` (the same rank-`r` projection for
+every key, symmetric and idempotent), so that `β₁ = 1 − Σ‖eᵢ‖²/Σ‖kᵢ‖²` (the energy-weighted
+`β_1b`) and `γ_r = Σ‖P_V eᵢ‖²/Σ‖eᵢ‖²`. -/
+theorem beta_eff_formula (P : Matrix ι ι ℝ) (hPt : Pᵀ = P) (hPP : P * P = P)
+    (k khat : ι → ℝ) :
     betaEff P k khat = 1 - (1 - beta1 k khat) * (1 - gammaR P (k - khat)) := by
   have hsplit : k - (khat + rotate P (k - khat)) = (k - khat) - rotate P (k - khat) := by abel
   have hE := sqNorm_sub_proj P hPt hPP (k - khat)

@@ -225,6 +225,36 @@ theorem l2Norm_uncentered_gt (hd : 0 < d) {μ : ℝ} (hμ : μ ≠ 0) (v : Fin d
 theorem isotropic_floor_pos : 0 < Real.sqrt (2 / Real.pi) :=
   Real.sqrt_pos.mpr (div_pos two_pos Real.pi_pos)
 
+/-- The isotropic floor lies strictly between `0` and `1`, and `√(2/π) = 0.7979` to four decimals
+(`0.79785 < √(2/π) < 0.79795`, from `3.1415 < π < 3.1416`). -/
+theorem isotropic_floor_bounds :
+    0 < Real.sqrt (2 / Real.pi) ∧ Real.sqrt (2 / Real.pi) < 1 ∧
+      79785 / 100000 < Real.sqrt (2 / Real.pi) ∧ Real.sqrt (2 / Real.pi) < 79795 / 100000 := by
+  -- `Real.pi_gt_d4 : 3.1415 < π`, `Real.pi_lt_d4 : π < 3.1416` (older names `pi_gt_31415`,
+  -- `pi_lt_31416`)
+  have hlo : (31415 / 10000 : ℝ) < Real.pi := by
+    first
+      | exact lt_of_eq_of_lt (by norm_num) Real.pi_gt_d4
+      | exact lt_of_eq_of_lt (by norm_num) Real.pi_gt_31415
+  have hhi : Real.pi < 31416 / 10000 := by
+    first
+      | exact lt_of_lt_of_eq Real.pi_lt_d4 (by norm_num)
+      | exact lt_of_lt_of_eq Real.pi_lt_31416 (by norm_num)
+  have hpi := Real.pi_pos
+  have h2pi : 0 < 2 / Real.pi := div_pos two_pos hpi
+  -- `Real.lt_sqrt (hx : 0 ≤ x) : x < √y ↔ x ^ 2 < y`, `Real.sqrt_lt' (hy : 0 < y) : √x < y ↔ x < y ^ 2`
+  refine ⟨Real.sqrt_pos.mpr h2pi, ?_, ?_, ?_⟩
+  · rw [Real.sqrt_lt' one_pos, one_pow, div_lt_one hpi]
+    linarith [Real.pi_gt_three]
+  · rw [Real.lt_sqrt (by norm_num : (0 : ℝ) ≤ 79785 / 100000)]
+    first
+      | (rw [lt_div_iff₀ hpi]; nlinarith)
+      | (rw [lt_div_iff hpi]; nlinarith)
+  · rw [Real.sqrt_lt' (by norm_num : (0 : ℝ) < 79795 / 100000)]
+    first
+      | (rw [div_lt_iff₀ hpi]; nlinarith)
+      | (rw [div_lt_iff hpi]; nlinarith)
+
 /-- `1/√d < √(2/π)` for `d ≥ 2` (since `π < 4`). -/
 theorem one_div_sqrt_lt_isotropic_floor (hd : 2 ≤ d) :
     1 / Real.sqrt d < Real.sqrt (2 / Real.pi) := by
