@@ -84,21 +84,24 @@ theorem bpc_not_order_of_magnitude :
   · nlinarith
   · nlinarith
 
-/-- The seed's headline figures follow from its inputs: `0.74 < bpc(1.8, 3.5) < 0.75` and
-`0.128 < bpc(0.4018, 4.5) < 0.13` (using Mathlib's `Real.log_two_gt_d9`, `Real.log_two_lt_d9`). -/
+/-- The seed's headline figures follow from its inputs, to the three decimals it quotes:
+`bpc(1.8, 3.5) ∈ (0.7415, 0.7425)` (≈ 0.742), `bpc(0.4018, 4.5) ∈ (0.1285, 0.1295)` (≈ 0.129) and
+`bpc(0.36, 4.5) ∈ (0.1145, 0.1155)` (≈ 0.115), using `0.6931 < ln 2 < 0.6932` (from Mathlib's
+`Real.log_two_gt_d9`, `Real.log_two_lt_d9`). -/
 theorem bpc_seed001_values :
-    74 / 100 < bpc (9 / 5) (7 / 2) ∧ bpc (9 / 5) (7 / 2) < 75 / 100 ∧
-      128 / 1000 < bpc (2009 / 5000) (9 / 2) ∧ bpc (2009 / 5000) (9 / 2) < 13 / 100 := by
+    (7415 / 10000 < bpc (9 / 5) (7 / 2) ∧ bpc (9 / 5) (7 / 2) < 7425 / 10000) ∧
+      (1285 / 10000 < bpc (2009 / 5000) (9 / 2) ∧ bpc (2009 / 5000) (9 / 2) < 1295 / 10000) ∧
+      (1145 / 10000 < bpc (9 / 25) (9 / 2) ∧ bpc (9 / 25) (9 / 2) < 1155 / 10000) := by
   -- `Real.log_two_gt_d9 : 0.6931471803 < log 2`, `Real.log_two_lt_d9 : log 2 < 0.6931471808`
-  have hlo : (693 / 1000 : ℝ) < Real.log 2 := lt_trans (by norm_num) Real.log_two_gt_d9
-  have hhi : Real.log 2 < 694 / 1000 := lt_trans Real.log_two_lt_d9 (by norm_num)
+  have hlo : (6931 / 10000 : ℝ) < Real.log 2 := lt_trans (by norm_num) Real.log_two_gt_d9
+  have hhi : Real.log 2 < 6932 / 10000 := lt_trans Real.log_two_lt_d9 (by norm_num)
   have hL : 0 < Real.log 2 := by linarith
   have hc1 : (0 : ℝ) < Real.log 2 * (7 / 2) := mul_pos hL (by norm_num)
   have hc2 : (0 : ℝ) < Real.log 2 * (9 / 2) := mul_pos hL (by norm_num)
   unfold bpc
   -- `lt_div_iff₀ (hc : 0 < c) : a < b / c ↔ a * c < b`,
   -- `div_lt_iff₀ (hc : 0 < c) : a / c < b ↔ a < b * c` (pre-2024 names without `₀`)
-  refine ⟨?_, ?_, ?_, ?_⟩ <;>
+  refine ⟨⟨?_, ?_⟩, ⟨?_, ?_⟩, ⟨?_, ?_⟩⟩ <;>
     first
       | (rw [lt_div_iff₀ hc1]; nlinarith)
       | (rw [lt_div_iff₀ hc2]; nlinarith)
