@@ -152,3 +152,11 @@ def test_axiom_output_parsing_handles_wrapped_lists() -> None:
     ax, err = F.parse_axiom_output(text)
     assert ax == {"A.b": ["Classical.choice", "Quot.sound", "propext"], "A.c": []}
     assert "A.d" in err
+
+
+def test_namespace_after_a_noncomputable_section(tmp_path: Path) -> None:
+    """A bare `noncomputable section` followed by `namespace X` on a later line (regression)."""
+    lean = LEAN_MINI.replace("namespace QuantProof", "noncomputable section\n\nnamespace QuantProof")
+    lean = lean.replace("end QuantProof", "end QuantProof\n\nend")
+    idx = F.scan_lean(make_repo(tmp_path / "r", lean_mini=lean))
+    assert "QuantProof.one_plus_one" in idx.decls

@@ -12,6 +12,7 @@ Cross-reference checks (Lean names, tests, measurements, seeds) live in :mod:`qu
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import re
@@ -39,7 +40,7 @@ from .model import (
 MAX_BYTES = 5_000_000
 MAX_DEPTH = 32
 MAX_CLAIMS = 10_000
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,119}$")
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{0,119}$")  # seed 003 names keep their case
 DECL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_'!?]*(\.[A-Za-z_][A-Za-z0-9_'!?]*)*$")
 SEED_RE = re.compile(r"^[A-Za-z0-9_.-]+\.txt$")
 
@@ -50,12 +51,24 @@ LEAN_FIELDS = {"decl", "role"}
 MEAS_FIELDS = {"name", "params", "output", "role", "expect", "key"}
 
 
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """Control characters and line separators (a YAML key may hold a newline) escaped: one error, one line."""
+    return _LINE_BREAKS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
 @dataclass(frozen=True)
 class SchemaError:
     file: str
     line: int
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        for name in ("file", "field", "message"):
+            object.__setattr__(self, name, _one_line(getattr(self, name)))
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.field}: {self.message}"
@@ -79,16 +92,36 @@ class _Node:
         self.line = line
 
 
+class _Lines:
+    """Line numbers as editors and ``grep -n`` count them (``\\n`` only). YAML also breaks lines at ``\\r``, NEL,
+    U+2028 and U+2029, so its marks' ``.line`` can point past the end of the file; the offset is exact."""
+
+    def __init__(self, text: str):
+        self.newlines = [i for i, ch in enumerate(text) if ch == "\n"] if re.search("[\r\x85\u2028\u2029]", text) \
+            else None
+
+    def __call__(self, mark: Any) -> int:
+        if mark is None:
+            return 0
+        if self.newlines is None:
+            return mark.line + 1
+        return bisect.bisect_left(self.newlines, mark.index) + 1
+
+
 class _Converter:
-    def __init__(self, file: str):
+    def __init__(self, file: str, lines: _Lines):
         self.file = file
+        self.line_of = lines
         self.errors: list[SchemaError] = []
+        # PyYAML's SafeConstructor turns a scalar node into its Python value without evaluating anything. One per
+        # parse: a constructor remembers every node it has built.
+        self._constructor = yaml.SafeLoader("")
 
     def err(self, line: int, fld: str, msg: str) -> None:
         self.errors.append(SchemaError(self.file, line, fld, msg))
 
     def convert(self, node: yaml.Node, depth: int = 0) -> _Node:
-        line = node.start_mark.line + 1
+        line = self.line_of(node.start_mark)
         if depth > MAX_DEPTH:
             raise ClaimsFileError([SchemaError(self.file, line, "(document)", f"nesting deeper than {MAX_DEPTH}")])
         if isinstance(node, yaml.ScalarNode):
@@ -103,7 +136,7 @@ class _Converter:
             out: dict[str, _Node] = {}
             keys: dict[str, int] = {}
             for k, v in node.value:
-                kline = k.start_mark.line + 1
+                kline = self.line_of(k.start_mark)
                 if not isinstance(k, yaml.ScalarNode):
                     self.err(kline, "(document)", "mapping keys must be plain strings")
                     continue
@@ -118,9 +151,6 @@ class _Converter:
             return _Node(out, line)
         raise ClaimsFileError([SchemaError(self.file, line, "(document)", "unsupported YAML node")])
 
-    # PyYAML's SafeConstructor turns a scalar node into its Python value without evaluating anything.
-    _constructor = yaml.SafeLoader("")
-
     def _scalar(self, node: yaml.ScalarNode, line: int) -> Any:
         allowed = {
             "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
@@ -129,7 +159,12 @@ class _Converter:
         if node.tag not in allowed:
             self.err(line, "(document)", f"tag {node.tag} is not allowed")
             return node.value
-        return self._constructor.construct_object(node, deep=True)
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except ValueError:  # e.g. an integer longer than Python's 4300-digit conversion limit
+            self.err(line, "(document)", f"cannot read the {node.tag.rsplit(':', 1)[-1]} scalar "
+                                         f"({len(node.value)} characters)")
+            return node.value
 
 
 def _plain(n: Any) -> Any:
@@ -162,17 +197,36 @@ def load_claims(path: str | Path, *, display_name: str | None = None) -> ClaimSe
 
 
 def parse_claims(text: str, name: str = "claims.yaml", sha256: str = "") -> ClaimSet:
-    conv = _Converter(name)
+    line_of = _Lines(text)
+    conv = _Converter(name, line_of)
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ClaimsFileError([SchemaError(name, 0, "(file)", f"larger than {MAX_BYTES} bytes")])
     try:
+        # First pass over the event stream (lazy, never recursive): refuse anchors/aliases and over-deep nesting
+        # before anything is composed.
+        depth = 0
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                line = event.start_mark.line + 1
+                line = line_of(event.start_mark)
                 raise ClaimsFileError([SchemaError(name, line, "(document)",
                                                    "YAML anchors/aliases are not allowed in a claims file")])
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ClaimsFileError([SchemaError(name, line_of(event.start_mark), "(document)",
+                                                       f"nesting deeper than {MAX_DEPTH}")])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
         docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.reader.ReaderError as exc:
+        ch = exc.character
+        code = ch if isinstance(ch, int) else ord(ch)
+        line = text[: exc.position].count("\n") + 1
+        raise ClaimsFileError([SchemaError(name, line, "(yaml)",
+                                           f"malformed YAML: character #x{code:04x} is not allowed ({exc.reason})")]) \
+            from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
+        line = line_of(exc.problem_mark or exc.context_mark)
         msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
         raise ClaimsFileError([SchemaError(name, line, "(yaml)", f"malformed YAML: {msg}")]) from None
     except yaml.YAMLError as exc:
@@ -204,7 +258,7 @@ def _build(conv: _Converter, root: _Node) -> list[Claim]:
     schema = top.get("schema")
     if schema is None:
         conv.err(root.line, "schema", "missing (use 'schema: 1')")
-    elif schema.value != 1:
+    elif type(schema.value) is not int or schema.value != 1:
         conv.err(schema.line, "schema", f"unsupported schema version {schema.value!r} (this QuantProof reads 1)")
     claims_node = top.get("claims")
     if claims_node is None:
@@ -276,7 +330,8 @@ def _claim(conv: _Converter, item: _Node) -> Claim | None:
     if idn is None:
         conv.err(item.line, "id", "missing")
     elif cid is None or not ID_RE.match(cid):
-        conv.err(idn.line, f"{ctx}.id", "must match [a-z0-9][a-z0-9_]* (at most 120 characters)")
+        ctx = f"claims[line {item.line}]"
+        conv.err(idn.line, f"{ctx}.id", "must match [A-Za-z0-9][A-Za-z0-9_]* (at most 120 characters)")
         cid = None
     _unknown(conv, item, CLAIM_FIELDS, ctx)
     title = _str(conv, item, "title", ctx, max_len=300)

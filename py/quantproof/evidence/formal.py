@@ -142,7 +142,7 @@ def module_of(path: Path, lean_dir: Path) -> str:
 
 
 _IMPORT_RE = re.compile(r"^\s*import\s+([A-Za-z0-9_.«» ]+)$", re.M)
-_NS_RE = re.compile(r"^\s*(namespace|section|end|noncomputable\s+section)\b\s*([A-Za-z0-9_.'«»]*)", re.M)
+_NS_RE = re.compile(r"^[ \t]*(namespace|section|end|noncomputable[ \t]+section)\b[ \t]*([A-Za-z0-9_.'«»]*)", re.M)
 _TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_.'])(" + "|".join(re.escape(t) for t in ESCAPE_TOKENS) + r")(?![A-Za-z0-9_'])")
 _SORRY_RE = re.compile(r"(?<![A-Za-z0-9_.'])(sorry|admit|sorryAx)(?![A-Za-z0-9_'])")
 _EVAL_RE = re.compile(r"^\s*#eval\b", re.M)
