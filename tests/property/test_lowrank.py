@@ -94,7 +94,7 @@ def test_beta_eff_fails_for_a_scaled_correction(Kr, c):
     assert lhs < beta_eff(b1, g) - 1e-12
 
 
-@pytest.mark.claim("svd_topk_maximizes_gammar")
+@pytest.mark.claim("svd_topk_maximizes_gammaR")
 @given(matrices(1, 12, 1, 8), st.integers(0, 8), seeds())
 def test_top_singular_subspace_maximises_gamma_r(E, r, seed):
     """Ky Fan: over all r-dim subspaces V, ‖EV‖²/‖E‖² is maximal at the top-r right singular vectors, where it is

@@ -161,7 +161,7 @@ def test_single_key_ceiling_is_one_on_both_sides(args):
         assert float(one_bit_cosine(R @ x)) == pytest.approx(1.0, abs=1e-9)
 
 
-@pytest.mark.claim("l2norm_uncentered_gt")
+@pytest.mark.claim("l2Norm_uncentered_gt")
 @given(st.lists(st.fractions(-50, 50, max_denominator=12), min_size=1, max_size=10),
        st.fractions(-20, 20, max_denominator=12).filter(lambda m: m != 0))
 def test_adding_a_mean_offset_to_a_centered_vector_increases_its_norm(w, mu):
