@@ -85,10 +85,13 @@ def tests_channel(opts: RunOptions, claims: list[Claim], tindex: T.TestIndex) ->
         report = tmp / f"r{i}.json"
         code, tail = T.run_pytest(opts.repo, [f], report, timeout_s=opts.test_timeout_s)
         recs = T.read_report(report)
+        last = tail.strip().splitlines()[-1] if tail and tail.strip() else ""
         if code is None:
             return f, recs, f"timed out after {opts.test_timeout_s:.0f} s"
+        if not report.exists():  # the plugin writes it at session end: the interpreter died (os._exit, a signal)
+            return f, recs, f"pytest exited {code} without writing its report (the test process died): {last}"[:300]
         if code not in (0, 1, 5) and not recs:
-            return f, recs, f"pytest exited {code}: {tail.strip().splitlines()[-1] if tail.strip() else ''}"[:300]
+            return f, recs, f"pytest exited {code}: {last}"[:300]
         return f, recs, None
 
     done = 0
