@@ -42,6 +42,15 @@ DEFAULT_BLENDS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50)
 SUBJECT_VERSION = "e8b-v1"
 
 
+def _code_hash() -> str:
+    """sha256 of the sources the sweep's numbers depend on (a code change invalidates cached sweeps)."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in ("e8_bottleneck.py", "e8_quant.py", "changepoint.py"):
+        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return h.hexdigest()
+
+
 def default_band(n_layers: int, ref: tuple[int, int] = (8, 13), ref_layers: int = 24) -> tuple[int, int]:
     """The seed's band (8–13 of 24) mapped by relative depth onto a model with ``n_layers`` layers."""
     return int(round(ref[0] * n_layers / ref_layers)), int(round(ref[1] * n_layers / ref_layers))
@@ -65,8 +74,8 @@ class SweepConfig:
     seed: int = 0
 
     def key(self, model_sha: str, corpus_sha: str) -> str:
-        d = {**asdict(self), "blends": list(self.blends), "cp_metrics": list(self.cp_metrics), "model": model_sha, "corpus": corpus_sha,
-             "version": SUBJECT_VERSION}
+        d = {**asdict(self), "blends": list(self.blends), "cp_metrics": list(self.cp_metrics), "model": model_sha,
+             "corpus": corpus_sha, "version": SUBJECT_VERSION, "code": _code_hash()}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
