@@ -159,10 +159,55 @@ def load_corpus(sources: str | tuple[str, ...] = SOURCES, ctx=None) -> Corpus:
         sources = tuple(s for s in sources.split("+") if s)
     files = corpus_files(sources)
     hashes = {label: file_sha256(p) for label, p in files.items()}
-    docs, _ = _load(tuple(sources), tuple(sorted(hashes.items())))
-    corpus = Corpus(list(docs), hashes, {label: str(p) for label, p in files.items()})
+    corpus = Corpus([], hashes, {label: str(p) for label, p in files.items()})
+    cache = _disk_cache_path(ctx, corpus.sha256)
+    docs = _read_docs(cache) if cache is not None else None
+    if docs is None:
+        docs = list(_load(tuple(sources), tuple(sorted(hashes.items())))[0])
+        if cache is not None:
+            _write_docs(cache, docs)
+    corpus.documents = list(docs)
     corpus.register(ctx)
     return corpus
+
+
+def _disk_cache_path(ctx, sha: str) -> Path | None:
+    base = getattr(ctx, "cache_dir", None)
+    if base is None:
+        return None
+    return Path(base) / "corpus" / f"{sha[:32]}.json"
+
+
+def _read_docs(path: Path) -> list[Document] | None:
+    """Extracted documents cached as JSON (parsing the wiki dump takes ~2 s); checked by a content hash."""
+    import json
+
+    try:
+        blob = json.loads(path.read_text(encoding="utf-8"))
+        body = json.dumps(blob["docs"], sort_keys=True, ensure_ascii=False)
+        if hashlib.sha256(body.encode()).hexdigest() != blob["sha256"]:
+            return None
+        return [Document(**d) for d in blob["docs"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_docs(path: Path, docs: list[Document]) -> None:
+    import json
+    import os
+    import tempfile
+    from dataclasses import asdict
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [asdict(d) for d in docs]
+        body = json.dumps(rows, sort_keys=True, ensure_ascii=False)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"sha256": hashlib.sha256(body.encode()).hexdigest(), "docs": rows}, fh, ensure_ascii=False)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _u(seed: int, doc: Document) -> float:

@@ -177,10 +177,11 @@ def _write_cached(path: Path, key: str, array: np.ndarray, doc_index: np.ndarray
 # public entry point
 
 def capture(kinds: Iterable[str], params: CaptureParams | None = None, ctx=None, device: str | None = None,
-            **overrides: Any) -> Capture:
+            prefetch: Iterable[str] = (), **overrides: Any) -> Capture:
     """Captured arrays of ``kinds`` for ``params`` (cached; the model is loaded only on a cache miss).
 
-    ``capture(["k_post_rope"], model="smollm2", split="heldout", n_docs=16, ctx=ctx)``.
+    ``capture(["k_post_rope"], model="smollm2", split="heldout", n_docs=16, ctx=ctx)``. ``prefetch``: other
+    kinds to compute and cache in the same forward pass when a miss forces one (they are not returned).
     """
     params = params or CaptureParams()
     if overrides:
@@ -207,14 +208,23 @@ def capture(kinds: Iterable[str], params: CaptureParams | None = None, ctx=None,
         doc_index, positions = got["doc_index"], got["positions"]
         meta.update(got["meta"].get("capture", {}))
     if missing:
-        fresh, doc_index, positions, cmeta = _run_capture(missing, params, docs, ctx, device)
+        extra = []
+        for kind in prefetch:
+            if kind in kinds or kind in extra:
+                continue
+            key, _ = _key(model_sha, corp.sha256, params, kind)
+            if not (cdir / f"{kind}-{key[:32]}.npz").is_file():
+                extra.append(kind)
+                keys[kind] = key
+        fresh, doc_index, positions, cmeta = _run_capture(missing + extra, params, docs, ctx, device)
         meta.update(cmeta)
-        for kind in missing:
+        for kind in missing + extra:
             _write_cached(cdir / f"{kind}-{keys[kind][:32]}.npz", keys[kind], fresh[kind], doc_index, positions,
                           {"capture": cmeta, "params": params.to_json(), "kind": kind, "doc_ids": doc_ids})
-            out[kind] = fresh[kind]
+            if kind in missing:
+                out[kind] = fresh[kind]
         if ctx is not None:
-            ctx.note(f"captured {', '.join(missing)} of {params.model} on {len(docs)} {params.split} documents")
+            ctx.note(f"captured {', '.join(missing + extra)} of {params.model} on {len(docs)} {params.split} documents")
     elif ctx is not None:
         # the model's files are part of the provenance even when served from the cache
         for label, p in (_models.shipped_model_files(params.model).items() if params.model in _models.SHIPPED
@@ -258,7 +268,7 @@ def _capture_causal(model, tok, info, kinds, docs, max_tokens):
     L, H, KV, hd = cfg["n_layers"], cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"]
     dev = next(model.parameters()).device
     want = set(kinds)
-    need_pre_k = bool(want & {"k_pre_rope"}) or True  # always: used for the RoPE consistency check
+    need_pre_k = True  # always: k_proj output is used for the RoPE consistency check
     need_q = bool(want & {"q_pre_rope", "q_post_rope"})
     store: dict[str, list] = {k: [] for k in kinds}
     doc_index, positions = [], []

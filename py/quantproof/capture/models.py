@@ -179,7 +179,15 @@ def _config_summary(config) -> dict[str, Any]:
         "hidden_size": hidden,
         "intermediate_size": getattr(config, "intermediate_size", None),
         "model_type": getattr(config, "model_type", None),
+        "rope_theta": _rope_theta(config),
     }
+
+
+def _rope_theta(config) -> float | None:
+    rp = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
+    theta = rp.get("rope_theta") if isinstance(rp, dict) else None
+    theta = theta or getattr(config, "rope_theta", None)
+    return float(theta) if theta is not None else None
 
 
 _LOADED: dict[tuple, tuple[Any, Any, ModelInfo]] = {}
