@@ -7,11 +7,15 @@ or could not publish.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Iterator
 
 from .claims.loader import ClaimsFileError, load_claims
 from .claims.validate import validate
@@ -116,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       timeout_s=args.timeout, progress=bars)
     baseline = _read_json(args.baseline) if args.baseline else None
     try:
-        with output_lock(out_dir):
+        with output_lock(out_dir), _sigterm_interrupts():
             ledger = build_ledger(cs, opts)
             paths = write_ledger(ledger, out_dir, baseline)
     except LedgerLocked as exc:
@@ -137,6 +141,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     for p in paths:
         print(f"wrote {os.path.relpath(p)}")
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled, ``kill PID``) stops a run like Ctrl-C: subprocesses are stopped, nothing is
+    published. Python's default would end the process at once, leaving measurement and test processes behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _read_json(path: str) -> dict:

@@ -95,8 +95,24 @@ def cache_write(cache_dir: Path, key: str, result: dict, provenance: dict, input
 
 # --------------------------------------------------------------------------------------------- child process
 
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Linux: have the kernel kill this measurement process when the ledger run dies, even by SIGKILL, so that no
+    orphan keeps computing (or hanging) after its run is gone. Elsewhere a no-op."""
+    try:
+        import ctypes
+        import signal
+
+        if ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL)) != 0:  # PR_SET_PDEATHSIG
+            return
+    except (OSError, AttributeError):
+        return
+    if parent_pid is not None and os.getppid() != parent_pid:  # the run died before prctl took effect
+        os._exit(1)
+
+
 def _child(name: str, params: dict[str, Any], ctx_fields: dict[str, Any], out_path: str) -> None:
     """Entry point of the measurement process: run, then write JSON to ``out_path``."""
+    _die_with_parent(ctx_fields.get("parent_pid"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     payload: dict[str, Any]
@@ -150,7 +166,7 @@ def run_jobs(jobs: list[Job], *, device: str, dtype: str, seed: int, cache_dir: 
             continue
         if progress:
             progress(job, results[job.key])
-    ctx_fields = {"device": device, "dtype": dtype, "seed": seed, "cache_dir": str(cache_dir)}
+    ctx_fields = {"device": device, "dtype": dtype, "seed": seed, "cache_dir": str(cache_dir), "parent_pid": os.getpid()}
     mpctx = mp.get_context("spawn")
     running: list[tuple[Job, Any, str, float, float]] = []
     tmpdir = Path(tempfile.mkdtemp(prefix="qp-measure-"))

@@ -14,6 +14,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,11 @@ def base_test_id(nodeid: str) -> str:
 
 
 def run_pytest(repo: Path, targets: list[str], report: Path, *, timeout_s: float = 900.0,
-               extra_args: list[str] | None = None) -> tuple[int | None, str]:
-    """Run pytest on ``targets`` in a subprocess (argument list, no shell); return (exit code or None on time-out, tail)."""
+               extra_args: list[str] | None = None, live: Any = None) -> tuple[int | None, str]:
+    """Run pytest on ``targets`` in a subprocess (argument list, no shell); return (exit code or None on time-out, tail).
+
+    ``live`` (optional, with ``add``/``discard``) is told about the running process, so that an interrupted ledger
+    run can stop it instead of waiting for it."""
     report.parent.mkdir(parents=True, exist_ok=True)
     if report.exists():
         report.unlink()
@@ -120,12 +124,24 @@ def run_pytest(repo: Path, targets: list[str], report: Path, *, timeout_s: float
            "--rootdir", str(repo), "--quantproof-report", str(report),
            *(extra_args or []), *targets]
     env = dict(os.environ)
-    try:
-        p = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=timeout_s, env=env)
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return None, out[-3000:]
-    return p.returncode, ((p.stdout or "") + (p.stderr or ""))[-3000:]
+    with subprocess.Popen(cmd, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as p:
+        if live is not None:
+            live.add(p)
+        try:
+            out, err = p.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            p.kill()
+            p.wait()
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            return None, out[-3000:]
+        except BaseException:
+            p.kill()
+            p.wait()
+            raise
+        finally:
+            if live is not None:
+                live.discard(p)
+    return p.returncode, ((out or "") + (err or ""))[-3000:]
 
 
 def read_report(report: Path) -> dict[str, dict]:

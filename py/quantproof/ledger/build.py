@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -83,7 +85,7 @@ def tests_channel(opts: RunOptions, claims: list[Claim], tindex: T.TestIndex) ->
     def one(i_file: tuple[int, str]) -> tuple[str, dict[str, dict], str | None]:
         i, f = i_file
         report = tmp / f"r{i}.json"
-        code, tail = T.run_pytest(opts.repo, [f], report, timeout_s=opts.test_timeout_s)
+        code, tail = T.run_pytest(opts.repo, [f], report, timeout_s=opts.test_timeout_s, live=live)
         recs = T.read_report(report)
         last = tail.strip().splitlines()[-1] if tail and tail.strip() else ""
         if code is None:
@@ -95,17 +97,47 @@ def tests_channel(opts: RunOptions, claims: list[Claim], tindex: T.TestIndex) ->
         return f, recs, None
 
     done = 0
-    with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as ex:
+    live = _LiveProcesses()
+    ex = ThreadPoolExecutor(max_workers=max(1, opts.jobs))
+    try:
         for f, recs, why in ex.map(one, enumerate(files)):
             records.update(recs)
             if why:
                 failures[f] = why
             done += 1
             _progress(opts, "tests", done, len(files), f)
-    for p in tmp.glob("*"):
-        p.unlink(missing_ok=True)
-    tmp.rmdir()
+    except BaseException:
+        live.kill_all()  # an interrupt (Ctrl-C, SIGTERM) stops the pytest processes instead of waiting for them
+        raise
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return records, failures
+
+
+class _LiveProcesses:
+    """The pytest processes of a tests stage; once killed, any process that starts afterwards is killed at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[Any] = set()
+        self._closed = False
+
+    def add(self, p: Any) -> None:
+        with self._lock:
+            self._procs.add(p)
+            if self._closed:
+                p.kill()
+
+    def discard(self, p: Any) -> None:
+        with self._lock:
+            self._procs.discard(p)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            self._closed = True
+            for p in self._procs:
+                p.kill()
 
 
 def measurement_jobs(opts: RunOptions, claims: list[Claim]) -> tuple[list[Job], dict[tuple[str, int], Job]]:
