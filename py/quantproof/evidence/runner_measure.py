@@ -20,6 +20,7 @@ import os
 import tempfile
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -71,7 +72,7 @@ def cache_read(cache_dir: Path, key: str, file_paths_ok: Callable[[dict[str, Any
         return None
     if not isinstance(entry, dict) or entry.get("schema") != CACHE_SCHEMA or entry.get("key") != key:
         return None
-    if entry.get("checksum") != _checksum(entry):
+    if entry.get("checksum") != _checksum(entry) or not _well_formed(entry):
         return None
     for path, digest in (entry.get("inputs") or {}).items():
         try:
@@ -82,15 +83,36 @@ def cache_read(cache_dir: Path, key: str, file_paths_ok: Callable[[dict[str, Any
     return entry
 
 
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _well_formed(entry: dict[str, Any]) -> bool:
+    """The shape the runner relies on (an entry can carry a valid checksum and still be from another version)."""
+    res, prov, inputs = entry.get("result"), entry.get("provenance"), entry.get("inputs")
+    if not isinstance(res, dict) or not isinstance(prov, dict) or not isinstance(inputs, dict):
+        return False
+    outs = res.get("outputs")
+    if not isinstance(outs, dict) or not outs:
+        return False
+    if not all(isinstance(o, dict) and _finite(o.get("value")) for o in outs.values()):
+        return False
+    return all(isinstance(k, str) and isinstance(v, str) for k, v in inputs.items())
+
+
 def cache_write(cache_dir: Path, key: str, result: dict, provenance: dict, inputs: dict[str, str]) -> None:
     d = cache_dir / "measurements"
     d.mkdir(parents=True, exist_ok=True)
     entry = {"schema": CACHE_SCHEMA, "key": key, "result": result, "provenance": provenance, "inputs": inputs}
     entry["checksum"] = _checksum(entry)
     fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(entry, fh, sort_keys=True)
-    os.replace(tmp, d / f"{key}.json")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(entry, fh, sort_keys=True)
+        os.replace(tmp, d / f"{key}.json")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 # --------------------------------------------------------------------------------------------- child process
@@ -195,7 +217,10 @@ def run_jobs(jobs: list[Job], *, device: str, dtype: str, seed: int, cache_dir: 
                     outcome = _read_child(out_path, proc.exitcode, elapsed)
                     inputs = outcome.provenance.pop("files_abs", {}) or {}
                     if outcome.status == "ok" and use_cache:
-                        cache_write(cache_dir, job.key, outcome.result or {}, outcome.provenance, inputs)
+                        try:
+                            cache_write(cache_dir, job.key, outcome.result or {}, outcome.provenance, inputs)
+                        except OSError as exc:  # a cache that cannot be written costs a recomputation, no more
+                            warnings.warn(f"measurement cache not written ({exc})", RuntimeWarning, stacklevel=1)
                 results[job.key] = outcome
                 if progress:
                     progress(job, outcome)
