@@ -123,8 +123,8 @@ class BlendHooks:
 def doc_start_id(tok) -> int:
     """The context token placed before a document: ``<|endoftext|>`` when the vocabulary has it, else BOS."""
     tid = tok.convert_tokens_to_ids("<|endoftext|>")
-    if isinstance(tid, int) and tid >= 0 and tid != getattr(tok, "unk_token_id", None):
-        return tid
+    if isinstance(tid, int) and tid >= 0 and tok.convert_ids_to_tokens(tid) == "<|endoftext|>":
+        return tid                      # (SmolLM2: id 0, which is also its unk id)
     return int(tok.bos_token_id)
 
 
