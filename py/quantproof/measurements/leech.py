@@ -87,6 +87,7 @@ def leech_train(ctx: Context, *, steps: int = 40, batch: int = 8, ctx_len: int =
     import torch
 
     from ..capture import corpus as C
+    from ..capture.models import resolve_device
     from ..subjects.leech import block_diag_kernel, train_pair
 
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
@@ -97,7 +98,8 @@ def leech_train(ctx: Context, *, steps: int = 40, batch: int = 8, ctx_len: int =
     R = block_diag_kernel(hd)
     M = R * np.linspace(0.5, 2.0, hd)[None, :]          # invertible, not orthogonal
     o = train_pair(data, R, steps=steps, batch=batch, ctx_len=ctx_len, d_model=d_model, n_heads=n_heads,
-                   n_layers=n_layers, lr=lr, seed=ctx.seed, device=ctx.device, second_kernel=M)
+                   n_layers=n_layers, lr=lr, seed=ctx.seed, device=resolve_device(ctx.device),
+                   second_kernel=M)
     x = list(range(steps))
     return Result(outputs={
         "max_loss_diff": Estimate(o["max_abs_loss_diff"]),
