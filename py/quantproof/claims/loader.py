@@ -167,6 +167,16 @@ class _Converter:
             return node.value
 
 
+def _all_finite(v: Any) -> bool:
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, dict):
+        return all(_all_finite(x) for x in v.values())
+    if isinstance(v, list):
+        return all(_all_finite(x) for x in v)
+    return True
+
+
 def _plain(n: Any) -> Any:
     """Strip line information (used for params dicts)."""
     if isinstance(n, _Node):
@@ -507,6 +517,9 @@ def _measurements(conv: _Converter, item: _Node, ctx: str) -> list[MeasurementLi
                 conv.err(pn.line, f"{f}.params", "must be a mapping of parameter names to values")
             else:
                 params = _plain(pn)
+                for pname, pnode in pn.value.items():
+                    if not _all_finite(_plain(pnode)):  # NaN/Inf would make ledger.json invalid JSON
+                        conv.err(pnode.line, f"{f}.params.{pname}", "must not hold .nan or .inf")
         expect = None
         if "expect" in n.value:
             expect = _expect(conv, n.value["expect"], f"{f}.expect")
