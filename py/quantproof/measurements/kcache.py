@@ -75,7 +75,10 @@ def key_units(ctx: Context, model: str, kind: str, n_calib_docs: int, n_heldout_
             units.append(Unit(f"L{li}H{h}", li, h, cal.head(ak, li, h)[mc].astype(np.float64),
                               held.head(ak, li, h)[mh].astype(np.float64), gc, gh))
     info = {"n_calib_tokens": int(mc.sum()), "n_heldout_tokens": int(mh.sum()), "n_calib_docs": len(gc),
-            "n_heldout_docs": len(gh), "capture_meta": {k: v for k, v in cal.meta.items() if k != "config"}}
+            "n_heldout_docs": len(gh), "capture_meta": {k: v for k, v in cal.meta.items() if k != "config"},
+            "ident": {"model_sha256": cal.model_sha256, "corpus_sha256": cal.corpus_sha256, "kind": kind,
+                      "calib": cal.params.to_json(), "heldout": held.params.to_json(), "drop_first": drop_first,
+                      "units": [u.name for u in units]}}
     return units, info
 
 
@@ -104,6 +107,7 @@ def ffn_units(ctx: Context, model: str, layers: str, heldout_fraction: float = 0
                           [np.array([i]) for i in range(len(Xc))], [np.array([i]) for i in range(len(Xh))],
                           shared_groups=False, extra={"shape": list(W[name].shape), "full": M}))
     info = {"matrices": {u.name: u.extra["shape"] for u in units},
+            "ident": {"ffn": model, "units": [u.name for u in units], "seed": ctx.seed},
             "note": ("SmolLM2 weights are dequantized Q4_1 (4-bit blocks of 32): their β reflects the 4-bit grid"
                      if model == "smollm2" else "MiniLM weights are fp32 as released")}
     return units, info
@@ -135,6 +139,37 @@ def fit_transform(name: str, Xc: np.ndarray, rng: np.random.Generator, iters: in
     raise ValueError(f"unknown transform {name!r} (known: {', '.join(TRANSFORMS)})")
 
 
+def fitted_transforms(ctx: Context, units: list[Unit], transform: str, iters: int,
+                      ident: dict[str, Any]) -> tuple[list[Callable], list[list[float]]]:
+    """One fitted transform per unit, each drawn from its own seeded generator (so the same unit gets the same
+    rotation in every measurement). Learned rotations are cached on disk (keyed by ``ident``, the transform,
+    ``iters`` and the context seed) and shared between measurements."""
+    def rng_for(i: int):
+        return ctx.rng(1000 + 7 * i + TRANSFORMS.index(transform))
+
+    if transform not in ("learned", "learned_centered"):
+        out = [fit_transform(transform, u.Xc, rng_for(i), iters) for i, u in enumerate(units)]
+        return [t for t, _ in out], [h for _, h in out]
+
+    def compute() -> dict[str, np.ndarray]:
+        from ..math.rotations import fit_l1_rotation
+
+        Rs, mus, hists = [], [], []
+        for i, u in enumerate(units):
+            rot = fit_l1_rotation(u.Xc, center=(transform == "learned_centered"), iters=iters, rng=rng_for(i))
+            Rs.append(rot.R)
+            mus.append(rot.mean if rot.mean is not None else np.zeros(u.Xc.shape[1]))
+            hists.append(rot.history)
+        L = max(len(h) for h in hists)
+        H = np.array([list(h) + [h[-1]] * (L - len(h)) for h in hists])
+        return {"R": np.stack(Rs), "mu": np.stack(mus), "hist": H}
+
+    a = E.cached_arrays(ctx, "rotations", {**ident, "transform": transform, "iters": iters, "seed": ctx.seed},
+                        compute)
+    Ts = [(lambda X, R=a["R"][i], mu=a["mu"][i]: (X - mu) @ R.T) for i in range(len(units))]
+    return Ts, [list(map(float, h)) for h in a["hist"]]
+
+
 def _beta(Y: np.ndarray) -> float:
     a = float(np.mean(np.abs(Y)))
     return a * a / float(np.mean(Y * Y))
@@ -150,6 +185,16 @@ def _null_run(transform: str, Gc: np.ndarray, Gh: np.ndarray, rng, iters: int) -
     T, hist = fit_transform(transform, Gc, rng, iters)
     return {"insample": _beta(T(Gc)), "heldout": _beta(T(Gh)), "none_heldout": _beta(Gh),
             "none_insample": _beta(Gc)}
+
+
+def _diff(a: Estimate, b: Estimate) -> Estimate:
+    """a − b with the interval [a.lo − b.hi, a.hi − b.lo] (conservative: no independence assumed)."""
+    alo = a.lo if a.lo is not None else a.value
+    ahi = a.hi if a.hi is not None else a.value
+    blo = b.lo if b.lo is not None else b.value
+    bhi = b.hi if b.hi is not None else b.value
+    return Estimate(a.value - b.value, alo - bhi, ahi - blo, n=a.n, level=a.level or b.level,
+                    method=f"difference; interval from the two intervals ({a.method} | {b.method})")
 
 
 # ------------------------------------------------------------------------------------------------ sign_beta
@@ -175,6 +220,9 @@ def _null_run(transform: str, Gc: np.ndarray, Gh: np.ndarray, rng, iters: int) -
         "null_lift_insample": "isotropic Gaussian null: in-sample lift (overfitting of a d×d fit)",
         "matched_null_lift_heldout": "Gaussian with each head's calibration mean and covariance: held-out lift",
         "matched_null_heldout_beta": "Gaussian with matched mean and covariance: held-out β after the transform",
+        "lift_minus_null": "lift_heldout − null_lift_heldout (interval: the two intervals' extreme differences)",
+        "excess_over_matched_null": "heldout_beta − matched_null_heldout_beta: β the transform reaches beyond what "
+                                    "it reaches on Gaussian data with the keys' mean and covariance",
         "rows_per_col": "calibration rows per dimension (n_calib / d)",
         "dim": "vector dimension d",
     },
@@ -193,11 +241,10 @@ def sign_beta(ctx: Context, *, model: str = "smollm2", kind: str = "k_post_rope"
         units, info = ffn_units(ctx, model, layers)
     else:
         units, info = key_units(ctx, model, kind, n_calib_docs, n_heldout_docs, max_tokens, layers, drop_first)
-    rng = ctx.rng(7)
     rows = []
     hist_all = []
-    for u in units:
-        T, hist = fit_transform(transform, u.Xc, rng, iters)
+    Ts, hists = fitted_transforms(ctx, units, transform, iters, info["ident"])
+    for u, T, hist in zip(units, Ts, hists):
         Yc, Yh = T(u.Xc), T(u.Xh)
         rows.append({
             "unit": u, "heldout": E.MomentStats.of(Yh, u.groups_h), "none_h": E.MomentStats.of(u.Xh, u.groups_h),
@@ -292,6 +339,7 @@ def sign_beta(ctx: Context, *, model: str = "smollm2", kind: str = "k_post_rope"
         matched_lift = Estimate(0.0, n=0, method="transform 'none': no lift by construction")
         matched_held = Estimate(float(n_none_h), n=0, method="transform 'none'")
 
+    null_lift_est = Estimate(n_he - n_none_h, *spread(v_he - v_none_h), n=len(null), level=0.95, method=null_meth)
     layers_present = sorted({u.layer for u in units})
     per_layer = {li: [i for i, u in enumerate(units) if u.layer == li] for li in layers_present}
     lay_h = [float(hb[per_layer[li]].mean()) for li in layers_present]
@@ -313,12 +361,13 @@ def sign_beta(ctx: Context, *, model: str = "smollm2", kind: str = "k_post_rope"
         "frac_heads_ge_085": Estimate(float(np.mean(hb >= 0.85)), n=len(units), method="fraction of heads"),
         "null_insample_beta": Estimate(n_in, *spread(v_in), n=len(null), level=0.95, method=null_meth),
         "null_heldout_beta": Estimate(n_he, *spread(v_he), n=len(null), level=0.95, method=null_meth),
-        "null_lift_heldout": Estimate(n_he - n_none_h, *spread(v_he - v_none_h), n=len(null), level=0.95,
-                                      method=null_meth),
+        "null_lift_heldout": null_lift_est,
         "null_lift_insample": Estimate(n_in - n_none_i, *spread(v_in - v_none_i), n=len(null), level=0.95,
                                        method=null_meth),
         "matched_null_lift_heldout": matched_lift,
         "matched_null_heldout_beta": matched_held,
+        "lift_minus_null": _diff(est(hb.mean() - nb.mean(), bh - bn), null_lift_est),
+        "excess_over_matched_null": _diff(est(hb.mean(), bh), matched_held),
         "rows_per_col": Estimate(n_c / d, n=n_c, method="calibration rows / d"),
         "dim": Estimate(float(d), method="vector dimension"),
     }
@@ -356,6 +405,59 @@ def sign_beta(ctx: Context, *, model: str = "smollm2", kind: str = "k_post_rope"
     ctx.note(f"{len(units)} units, n_calib={n_c}, n_heldout={n_h}, d={d}; seed's own model (Gemma-4-26B) "
              "is not available")
     return Result(outs, plots, details, model=_model_label(model))
+
+
+# ------------------------------------------------------------------------------------------------ centering
+
+@measurement(
+    "centering_effect",
+    outputs={
+        "centered_minus_uncentered": "held-out β of the learned rotation with DC-mean centering minus without, "
+                                     "mean over heads (CI: bootstrap over held-out documents)",
+        "centered_beta": "held-out β with centering (learned_centered)",
+        "uncentered_beta": "held-out β without centering (learned)",
+        "frac_heads_centering_better": "fraction of heads where centering gives the higher held-out β",
+    },
+    description="does DC-mean centering before the learned rotation raise the β it reaches? (same heads, same "
+                "held-out documents)",
+    timeout_s=900,
+)
+def centering_effect(ctx: Context, *, model: str = "smollm2", kind: str = "k_post_rope", layers: str = "all",
+                     n_calib_docs: int = 24, n_heldout_docs: int = 16, max_tokens: int = 128, iters: int = 50,
+                     n_boot: int = 300) -> Result:
+    units, info = key_units(ctx, model, kind, n_calib_docs, n_heldout_docs, max_tokens, layers, 0)
+    Tc, _ = fitted_transforms(ctx, units, "learned_centered", iters, info["ident"])
+    Tu, _ = fitted_transforms(ctx, units, "learned", iters, info["ident"])
+    W = E.multinomial_weights(ctx.rng(19), len(units[0].groups_h), n_boot)
+    bc, bu, pc, pu = [], [], [], []
+    for u, tc, tu in zip(units, Tc, Tu):
+        sc = E.MomentStats.of(tc(u.Xh), u.groups_h)
+        su = E.MomentStats.of(tu(u.Xh), u.groups_h)
+        pc.append(sc.beta()); pu.append(su.beta())
+        bc.append(sc.beta(W)); bu.append(su.beta(W))
+    pc, pu = np.array(pc), np.array(pu)
+    bc, bu = np.stack(bc).mean(0), np.stack(bu).mean(0)
+    n = info["n_heldout_tokens"]
+    meth = f"percentile bootstrap over {len(units[0].groups_h)} held-out documents ({n_boot} draws)"
+
+    def est(v, boot):
+        lo, hi = E.percentile_ci(boot)
+        return Estimate(float(v), lo, hi, n=n, level=0.95, method=meth)
+
+    layers_present = sorted({u.layer for u in units})
+    prof_c = [float(pc[[i for i, u in enumerate(units) if u.layer == li]].mean()) for li in layers_present]
+    prof_u = [float(pu[[i for i, u in enumerate(units) if u.layer == li]].mean()) for li in layers_present]
+    outs = {
+        "centered_minus_uncentered": est(pc.mean() - pu.mean(), bc - bu),
+        "centered_beta": est(pc.mean(), bc),
+        "uncentered_beta": est(pu.mean(), bu),
+        "frac_heads_centering_better": Estimate(float(np.mean(pc > pu)), n=len(units), method="fraction of heads"),
+    }
+    plot = Plot(f"centering_effect_{model}_{kind}", f"Learned rotation with / without DC-mean centering "
+                f"({_model_label(model)}, {kind}, held-out)", "layer", "β (mean over heads)",
+                [Series("centered (learned_centered)", layers_present, prof_c),
+                 Series("uncentered (learned)", layers_present, prof_u)])
+    return Result(outs, [plot], {"n_units": len(units), "iters": iters}, model=_model_label(model))
 
 
 # ------------------------------------------------------------------------------------------------ overfit sweep
@@ -453,6 +555,9 @@ def rotation_overfit_sweep(ctx: Context, *, model: str = "smollm2", kind: str = 
         "null_batch_full_gap": "Gaussian of the same shape: batch/full gap",
         "null_beta_heldout": "Gaussian of the same shape: held-out β",
         "perm_null_beta_learned_full": "the matrix's own entries shuffled (same marginal, no structure): in-sample β",
+        "heldout_minus_null": "beta_heldout − null_beta_heldout (per matrix, then averaged)",
+        "learned_full_minus_null": "beta_learned_full − null_beta_learned_full",
+        "gap_minus_null": "batch_full_gap − null_batch_full_gap",
     },
     description="seed 003 Part E: FFN weight β_raw → β_batch → β_learned, held-out and against nulls",
     timeout_s=900,
@@ -516,6 +621,10 @@ def ffn_weight_beta(ctx: Context, *, model: str = "minilm", layers: str = "0,3,5
         "null_batch_full_gap": est(col("null_batch") - col("null_batch_on_full")),
         "null_beta_heldout": est(col("null_beta_heldout")),
         "perm_null_beta_learned_full": est(col("perm_null_beta_learned_full")),
+        "heldout_minus_null": est(col("beta_heldout") - col("null_beta_heldout")),
+        "learned_full_minus_null": est(col("beta_learned_full") - col("null_beta_learned_full")),
+        "gap_minus_null": est(col("beta_batch") - col("beta_batch_on_full")
+                              - (col("null_batch") - col("null_batch_on_full"))),
     }
     names = [r["matrix"] for r in rows]
     x = list(range(len(rows)))
