@@ -195,6 +195,18 @@ def test_device_cuda_without_a_gpu_is_a_clear_error(fault_repo: Path, tmp_path: 
     assert not (tmp_path / "out" / "ledger.json").exists()
 
 
+def test_gpu_only_measurement_runs_on_a_gpu(fault_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other side of 'not run: needs GPU': with CUDA present the same claim is measured and judged."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    monkeypatch.setenv("PATH", NO_LAKE_PATH)
+    assert run_cli(fault_repo, "run", "--quiet", "--skip-tests", "--device", "cuda", "--claims", "gpu_only",
+                   "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")) == 0
+    m = ledger_of(tmp_path, "out")["claims"][0]["measurements"][0]
+    assert m["outcome"] == "consistent" and m["device"] == "cuda", m
+
+
 def test_an_unknown_device_is_a_clear_error(fault_repo: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(fault_repo, "run", "--device", "tpu", "--quiet", "--out", str(tmp_path / "out")) == 2
