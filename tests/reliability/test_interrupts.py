@@ -239,3 +239,14 @@ def test_interrupt_inside_write_ledger(repo: Path, tmp_path: Path, monkeypatch: 
     writer.write_ledger(new, tmp_path / "expected")
     expected = snapshot(tmp_path / "expected")
     assert after in (before, expected), "a mixture of the old and the new ledger files was published"
+
+
+def test_published_files_are_ordinary_readable_files(repo: Path, tmp_path: Path) -> None:
+    """Staging uses private temporary files (mode 0600); what is published gets the usual umask-derived mode."""
+    old = os.umask(0o022)
+    try:
+        writer.write_ledger(ledger_of(repo), tmp_path / "out")
+    finally:
+        os.umask(old)
+    for name in LEDGER_FILES:
+        assert (tmp_path / "out" / name).stat().st_mode & 0o777 == 0o644, name

@@ -42,10 +42,17 @@ def output_lock(out_dir: Path, timeout_s: float = 0.0) -> Iterator[None]:
         lock.release()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _stage(path: Path, text: str) -> Path:
     """Write ``text`` next to ``path`` under a temporary name (flushed to disk); the caller swaps it in."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a published page is an ordinary file
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
