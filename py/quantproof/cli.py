@@ -283,11 +283,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"check": cmd_check, "run": cmd_run, "gate": cmd_gate, "baseline": cmd_baseline,
                "lean-lock": cmd_lean_lock, "measurements": cmd_list}[args.cmd]
+    from .evidence.measurement import MeasurementRegistryError
+
     try:
         return handler(args)
     except ClaimsFileError as exc:
         for e in exc.errors:
             print(f"  {e}", file=sys.stderr)
+        return 2
+    except MeasurementRegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -317,3 +317,24 @@ def test_pickle_checkpoints_are_refused_not_loaded(tmp_path: Path) -> None:
     (d / "pytorch_model.bin").write_bytes(b"\x80\x04K\x01.")  # a pickle
     exc = _load_error("load_causal_lm", str(d))
     assert isinstance(exc, MeasurementUnavailable) and "never unpickles" in str(exc)
+
+
+# --------------------------------------------------------------------------------------------- broken code
+
+@pytest.mark.parametrize("source", ["def broken(:\n", "import nothing_here_at_all\n", "raise RuntimeError('boom')\n"])
+def test_a_measurement_module_that_cannot_be_imported_is_one_clear_error(
+        fault_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        source: str) -> None:
+    """Another contributor's broken measurement module: a clear exit 2 naming it, not a traceback (in-process only:
+    the module lives in a temporary folder added to the package path of this test process)."""
+    import sys
+
+    import quantproof.measurements as pkg
+
+    (tmp_path / "zz_broken_for_test.py").write_text(source)
+    monkeypatch.setattr(pkg, "__path__", [*pkg.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "quantproof.measurements.zz_broken_for_test", raising=False)
+    assert run_cli(fault_repo, "check") == 2
+    err = capsys.readouterr().err
+    assert "measurement module quantproof.measurements.zz_broken_for_test cannot be imported" in err
+    assert "Traceback" not in err

@@ -240,8 +240,18 @@ def registry() -> dict[str, MeasurementSpec]:
 
     for mod in pkgutil.iter_modules(pkg.__path__):
         if not mod.name.startswith("_"):
-            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+            name = f"{pkg.__name__}.{mod.name}"
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # noqa: BLE001 - reported as one clear line, not a traceback
+                raise MeasurementRegistryError(
+                    f"measurement module {name} cannot be imported ({type(exc).__name__}: {exc}); "
+                    "its measurements are unknown, so no claim can be checked") from exc
     return dict(_REGISTRY)
+
+
+class MeasurementRegistryError(RuntimeError):
+    """A module of ``quantproof.measurements`` failed to import."""
 
 
 def file_sha256(path: Path, _cache: dict[tuple[str, int, int], str] = {}) -> str:  # noqa: B006 - deliberate memo
