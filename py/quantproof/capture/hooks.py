@@ -187,7 +187,24 @@ def capture(kinds: Iterable[str], params: CaptureParams | None = None, ctx=None,
     if overrides:
         params = CaptureParams(**{**params.to_json(), **overrides})
     kinds = tuple(dict.fromkeys(kinds))
-    model_hashes, model_sha = _models.model_files_sha256(params.model, ctx)
+    _, model_sha = _models.model_files_sha256(params.model, ctx)   # also records the model files in ctx
+    # one capture per (model, parameters) at a time: concurrent measurement processes wait and then read the cache
+    lock_id = hashlib.sha256(json.dumps([model_sha, params.to_json()], sort_keys=True).encode()).hexdigest()[:24]
+    with _lock(_cache_dir(ctx) / f"{lock_id}.lock"):
+        return _capture_locked(kinds, params, ctx, device, prefetch, model_sha)
+
+
+def _lock(path: Path):
+    try:
+        from filelock import FileLock
+    except ImportError:  # pragma: no cover - filelock is a dependency; degrade to no locking
+        import contextlib
+
+        return contextlib.nullcontext()
+    return FileLock(str(path), timeout=1800)
+
+
+def _capture_locked(kinds: tuple[str, ...], params: CaptureParams, ctx, device, prefetch, model_sha: str) -> Capture:
     corp = _corpus.load_corpus(params.sources, ctx)
     docs = _corpus.select_documents(corp, params.split, params.n_docs, params.seed, params.heldout_fraction)
     doc_ids = [d.doc_id for d in docs]
@@ -225,11 +242,6 @@ def capture(kinds: Iterable[str], params: CaptureParams | None = None, ctx=None,
                 out[kind] = fresh[kind]
         if ctx is not None:
             ctx.note(f"captured {', '.join(missing + extra)} of {params.model} on {len(docs)} {params.split} documents")
-    elif ctx is not None:
-        # the model's files are part of the provenance even when served from the cache
-        for label, p in (_models.shipped_model_files(params.model).items() if params.model in _models.SHIPPED
-                         else []):
-            ctx.use_file(p, label)
     cap = Capture(out, np.asarray(doc_index), np.asarray(positions), doc_ids, params, model_sha, corp.sha256, meta)
     if ctx is not None:
         for kind, a in out.items():

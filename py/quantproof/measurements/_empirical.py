@@ -138,11 +138,9 @@ def cached_arrays(ctx: Context, tag: str, ident: dict[str, Any], compute) -> dic
     code of the capture package and of the measurement modules, verified by a sha256 sidecar on every read."""
     import hashlib
     import json
-    import os
-    import tempfile
     from pathlib import Path
 
-    from ..capture.hooks import _sha_file, capture_code_hash
+    from ..capture.hooks import _lock, capture_code_hash
 
     here = Path(__file__).resolve().parent
     code = hashlib.sha256(b"".join((here / f).read_bytes() for f in ("_empirical.py", "spectra.py", "kcache.py")
@@ -152,6 +150,17 @@ def cached_arrays(ctx: Context, tag: str, ident: dict[str, Any], compute) -> dic
     d = Path(ctx.cache_dir) / tag
     d.mkdir(parents=True, exist_ok=True)
     p, side = d / f"{key[:32]}.npz", d / f"{key[:32]}.sha256"
+    with _lock(d / f"{key[:32]}.lock"):   # concurrent processes computing the same arrays wait for the first
+        return _cached_arrays_locked(p, side, key, d, compute)
+
+
+def _cached_arrays_locked(p, side, key: str, d, compute) -> dict[str, np.ndarray]:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from ..capture.hooks import _sha_file
+
     if p.is_file() and side.is_file():
         try:
             if side.read_text().strip() == _sha_file(p):
