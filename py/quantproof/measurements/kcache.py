@@ -61,10 +61,14 @@ def _model_label(model: str) -> str:
 
 def key_units(ctx: Context, model: str, kind: str, n_calib_docs: int, n_heldout_docs: int, max_tokens: int,
               layers: str, drop_first: int) -> tuple[list[Unit], dict[str, Any]]:
-    if (model, kind) not in E.KEY_KINDS:
+    if (model, kind) in E.KEY_KINDS:
+        ak = E.KEY_KINDS[(model, kind)]
+    elif model not in ("smollm2", "minilm") and kind in ("k_post_rope", "k_pre_rope", "keys", "minilm_keys"):
+        ak = "keys" if kind in ("keys", "minilm_keys") else kind      # a user model given by its local path
+    else:
         raise ValueError(f"kind {kind!r} is not available for model {model!r} "
-                         f"(smollm2: k_post_rope | k_pre_rope; minilm: minilm_keys)")
-    ak = E.KEY_KINDS[(model, kind)]
+                         f"(smollm2: k_post_rope | k_pre_rope; minilm: minilm_keys; a local causal LM: "
+                         f"k_post_rope | k_pre_rope; a local encoder: keys)")
     cal = E.get_capture(ctx, model, (ak,), "calibration", n_calib_docs, max_tokens)
     held = E.get_capture(ctx, model, (ak,), "heldout", n_heldout_docs, max_tokens)
     mc, mh = cal.token_mask(drop_first), held.token_mask(drop_first)
@@ -87,6 +91,7 @@ def ffn_units(ctx: Context, model: str, layers: str, heldout_fraction: float = 0
     activations acts on): rows of up/gate/intermediate, columns of down/output. Rows are split at random into
     calibration and held-out halves; each row is its own bootstrap group."""
     from ..capture.hooks import ffn_weights
+    from ..capture.models import model_files_sha256
 
     W = ffn_weights(model, ctx=ctx)
     n_layers = 1 + max(int(k.split(".")[0][1:]) for k in W)
@@ -107,7 +112,8 @@ def ffn_units(ctx: Context, model: str, layers: str, heldout_fraction: float = 0
                           [np.array([i]) for i in range(len(Xc))], [np.array([i]) for i in range(len(Xh))],
                           shared_groups=False, extra={"shape": list(W[name].shape), "full": M}))
     info = {"matrices": {u.name: u.extra["shape"] for u in units},
-            "ident": {"ffn": model, "units": [u.name for u in units], "seed": ctx.seed},
+            "ident": {"ffn": model, "model_sha256": model_files_sha256(model, ctx)[1],
+                      "units": [u.name for u in units], "seed": ctx.seed},
             "note": ("SmolLM2 weights are dequantized Q4_1 (4-bit blocks of 32): their β reflects the 4-bit grid"
                      if model == "smollm2" else "MiniLM weights are fp32 as released")}
     return units, info
