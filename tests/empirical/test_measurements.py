@@ -72,14 +72,19 @@ def test_learned_rotation_on_gaussian_overfits_in_sample_only():
     assert abs(r["heldout"] - 2 / math.pi) < 0.02
 
 
-def test_rope_reimplementation_matches_math_attention_and_commuting_rotation_folds():
-    from quantproof.math.attention import rope
+def test_rope_matches_transformers_llama_and_commuting_rotation_folds():
+    torch = pytest.importorskip("torch")
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
     rng = np.random.default_rng(5)
     d, T = 16, 12
     pos = np.arange(T)
     X = rng.normal(size=(T, d))
-    np.testing.assert_allclose(K._rope_half(X, pos, 1e4), rope(X, pos, base=1e4, pairing="half"), atol=1e-12)
+    inv = 1.0 / (1e4 ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+    emb = torch.cat([torch.outer(torch.arange(T, dtype=torch.float64), inv)] * 2, dim=-1)
+    x = torch.from_numpy(X)[None, None]
+    hf, _ = apply_rotary_pos_emb(x, x, emb.cos()[None], emb.sin()[None])
+    np.testing.assert_allclose(K._rope_half(X, pos, 1e4), hf[0, 0].numpy(), atol=1e-12)
     Q = rng.normal(size=(T, d))
     S = K._rope_half(Q, pos, 1e4) @ K._rope_half(X, pos, 1e4).T
     C = K._rope_commuting(d, rng)

@@ -225,18 +225,16 @@ def _load_causal(directory: Path, gguf_file: str | None, name: str, device: str,
         kw["gguf_file"] = gguf_file
     else:
         kw["use_safetensors"] = True
-    quiet = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"   # transformers' GGUF reader draws a plain tqdm bar on stderr
+    import contextlib
+    import io
+
     try:
-        tok = AutoTokenizer.from_pretrained(str(directory), **kw)
-        model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=tdt, **kw)
+        # transformers' GGUF reader draws a plain tqdm bar on stderr; failures still surface as exceptions
+        with contextlib.redirect_stderr(io.StringIO()):
+            tok = AutoTokenizer.from_pretrained(str(directory), **kw)
+            model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=tdt, **kw)
     except (OSError, ValueError, ImportError) as exc:
         raise MeasurementUnavailable(f"could not load {name} from {directory}: {exc}") from exc
-    finally:
-        if quiet is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = quiet
     model.to(dev).eval()
     torch.set_grad_enabled(False)
     info = ModelInfo(

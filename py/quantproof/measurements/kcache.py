@@ -802,25 +802,17 @@ def residual_frontier(ctx: Context, *, model: str = "smollm2", kind: str = "k_po
 # ------------------------------------------------------------------------------------------------ gauge
 
 def _rope_half(X: np.ndarray, pos: np.ndarray, theta: float) -> np.ndarray:
-    """HF Llama RoPE ("rotate_half" pairing i ↔ i + d/2), float64."""
-    d = X.shape[-1]
-    inv = 1.0 / theta ** (np.arange(0, d, 2, dtype=np.float64) / d)
-    ang = pos[:, None].astype(np.float64) * inv[None, :]
-    cos = np.concatenate([np.cos(ang)] * 2, axis=-1)
-    sin = np.concatenate([np.sin(ang)] * 2, axis=-1)
-    rot = np.concatenate([-X[..., d // 2:], X[..., : d // 2]], axis=-1)
-    return X * cos + rot * sin
+    """transformers' Llama RoPE ("rotate_half" pairing i ↔ i + d/2), float64 (quantproof.math.attention.rope)."""
+    from ..math.attention import rope
+
+    return rope(X, pos, base=theta, pairing="half")
 
 
 def _rope_commuting(d: int, rng) -> np.ndarray:
     """Orthogonal R with an independent 2×2 rotation on every RoPE plane (i, i + d/2): commutes with RoPE."""
-    R = np.zeros((d, d))
-    h = d // 2
-    for i in range(h):
-        a = rng.uniform(0, 2 * math.pi)
-        c, s = math.cos(a), math.sin(a)
-        R[i, i], R[i, i + h], R[i + h, i], R[i + h, i + h] = c, -s, s, c
-    return R
+    from ..math.attention import rope_commuting_rotation
+
+    return rope_commuting_rotation(d, rng, pairing="half")
 
 
 def _softmax_causal(S: np.ndarray) -> np.ndarray:
