@@ -364,3 +364,33 @@ def test_fast_rotation_stops_at_fixed_point_and_never_decreases():
     assert R.is_orthogonal(rot.R, 1e-10)
     with pytest.raises(ValueError):
         KR.fit_l1_rotation_fast(np.zeros((3, 4)), center=False)
+
+
+def test_portable_build_equals_reference(tmp_path):
+    """The generic-vector variant (no -march=native: what a machine without AVX-512 compiles) is exact too."""
+    import os
+
+    code = """
+import numpy as np
+from quantproof.kernels import e8, fwht, _native
+from quantproof.math import lattice as L, rotations as R
+st = _native.status()
+assert st['available'] and 'generic' in st['why'] and '-march=native' not in st['flags'], st
+g = np.random.default_rng(0)
+for x in (g.standard_normal((5000, 8)) * 3, g.integers(-8, 9, (5000, 8)) / 4.0, g.standard_normal((999, 8)) * 1e30,
+          np.concatenate([g.standard_normal((500, 4)) * 1e17, g.standard_normal((500, 4))], 1)):
+    for dt in (np.float64, np.float32):
+        xx = x.astype(dt)
+        assert np.array_equal(e8.nearest_e8_fast(xx, out_dtype=np.float64), L.nearest_e8(xx))
+        assert np.array_equal(e8.nearest_d8_fast(xx, out_dtype=np.float64), L.nearest_d8(xx))
+for d in (1, 2, 8, 16, 64, 1024):
+    y = g.standard_normal((9, d))
+    assert np.array_equal(fwht.fwht_fast(y), R.fwht(y))
+print('generic ok')
+"""
+    env = dict(os.environ, QUANTPROOF_NATIVE_ARCH="generic", QUANTPROOF_KERNEL_CACHE=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    if "no C compiler" in r.stderr + r.stdout:
+        pytest.skip("no C compiler")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "generic ok" in r.stdout

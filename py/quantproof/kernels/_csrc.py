@@ -19,7 +19,7 @@ C_SOURCE = r"""
 #include <string.h>
 #include <pthread.h>
 
-#define QP_ABI 6
+#define QP_ABI 9
 #define LANES 16
 #define QP_NONFINITE 1
 #define QP_INEXACT32 2
@@ -31,44 +31,41 @@ int qp_abi(void) { return QP_ABI; }
 
 typedef void (*qp_range_fn)(void *ctx, int64_t lo, int64_t hi, int *flags);
 
-typedef struct { qp_range_fn fn; void *ctx; int64_t lo, hi; int flags; } qp_job;
+/* Dynamic scheduling: the items are cut into chunks that the threads (the caller's included) take from a shared
+   counter, so a thread that the OS does not schedule (a busy machine) delays nothing: the others take its share.
+   Every item is processed independently, so the result does not depend on the split. */
+typedef struct { qp_range_fn fn; void *ctx; int64_t n, chunk, next; int flags; } qp_pool;
 
-static void *qp_job_run(void *p) {
-    qp_job *j = (qp_job *)p;
-    j->flags = 0;
-    j->fn(j->ctx, j->lo, j->hi, &j->flags);
+static void *qp_worker(void *p) {
+    qp_pool *P = (qp_pool *)p;
+    int f = 0;
+    for (;;) {
+        int64_t lo = __atomic_fetch_add(&P->next, P->chunk, __ATOMIC_RELAXED);
+        if (lo >= P->n) break;
+        int64_t hi = lo + P->chunk < P->n ? lo + P->chunk : P->n;
+        P->fn(P->ctx, lo, hi, &f);
+    }
+    __atomic_fetch_or(&P->flags, f, __ATOMIC_RELAXED);
     return NULL;
 }
 
-/* Split [0, n) into `threads` contiguous ranges aligned to `align` items; OR the flags. */
-static int qp_parallel(qp_range_fn fn, void *ctx, int64_t n, int threads, int64_t align) {
+/* [0, n) with up to `threads` threads, chunks of at least `min_chunk` items (a multiple of it); OR of the flags. */
+static int qp_parallel(qp_range_fn fn, void *ctx, int64_t n, int threads, int64_t min_chunk) {
     if (threads < 1) threads = 1;
     if (threads > 64) threads = 64;
-    if (n < 2 * align * threads) threads = (int)(n / (2 * align)) > 0 ? (int)(n / (2 * align)) : 1;
-    if (threads > 64) threads = 64;
+    if (min_chunk < 1) min_chunk = 1;
+    if (n < 2 * min_chunk) threads = 1;
     if (threads <= 1) { int f = 0; fn(ctx, 0, n, &f); return f; }
-    qp_job jobs[64];
+    int64_t chunk = n / ((int64_t)threads * 16);
+    chunk = chunk < min_chunk ? min_chunk : (chunk / min_chunk) * min_chunk;
+    qp_pool P = {fn, ctx, n, chunk, 0, 0};
     pthread_t tid[64];
     int started[64];
-    int64_t per = (n + threads - 1) / threads;
-    per = ((per + align - 1) / align) * align;
-    int flags = 0;
-    for (int t = 0; t < threads; t++) {
-        int64_t lo = per * t, hi = lo + per;
-        if (lo > n) lo = n;
-        if (hi > n) hi = n;
-        jobs[t].fn = fn; jobs[t].ctx = ctx; jobs[t].lo = lo; jobs[t].hi = hi; jobs[t].flags = 0;
-        started[t] = 0;
-        if (t > 0 && lo < hi) started[t] = pthread_create(&tid[t], NULL, qp_job_run, &jobs[t]) == 0;
-    }
-    for (int t = 1; t < threads; t++)          /* a thread that could not start runs here */
-        if (!started[t] && jobs[t].lo < jobs[t].hi) qp_job_run(&jobs[t]);
-    qp_job_run(&jobs[0]);
-    for (int t = 0; t < threads; t++) {
+    for (int t = 1; t < threads; t++) started[t] = pthread_create(&tid[t], NULL, qp_worker, &P) == 0;
+    qp_worker(&P);
+    for (int t = 1; t < threads; t++)
         if (started[t]) pthread_join(tid[t], NULL);
-        flags |= jobs[t].flags;
-    }
-    return flags;
+    return P.flags;
 }
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -87,10 +84,10 @@ static inline vd vabs(vd x) { return (vd)((vl)x & BL(0x7fffffffffffffffLL)); }
 
 /* Exact floor: for |x| < 2^52, round |x| to the nearest integer by adding and subtracting 2^52, restore the
    sign and step down where that overshot; |x| >= 2^52 is already an integer. (Round-to-nearest mode.) */
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && !defined(QP_GENERIC)
 #include <immintrin.h>
 static inline vd vfloor(vd x) { return (vd)_mm512_roundscale_pd((__m512d)x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
-#elif defined(__AVX__)
+#elif defined(__AVX__) && !defined(QP_GENERIC)
 #include <immintrin.h>
 static inline vd vfloor(vd x) {
     __m256d lo, hi;
@@ -162,6 +159,92 @@ static inline void vtranspose(vd r[8]) {
     }
 }
 
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && !defined(QP_GENERIC)
+/* The same operations with AVX-512 mask registers (fewer instructions than the generic bit-select form). */
+#define QP_LATTICE_IMPL "avx512"
+static inline __m512d m_floor(__m512d x) { return _mm512_roundscale_pd(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+static inline __m512d m_tree8(const __m512d v[8]) {
+    return _mm512_add_pd(_mm512_add_pd(_mm512_add_pd(v[0], v[1]), _mm512_add_pd(v[2], v[3])),
+                         _mm512_add_pd(_mm512_add_pd(v[4], v[5]), _mm512_add_pd(v[6], v[7])));
+}
+static inline void m_dn8(const __m512d x[8], __m512d f[8]) {
+    const __m512d half = _mm512_set1_pd(0.5);
+    __m512d e[8];
+    for (int k = 0; k < 8; k++) f[k] = m_floor(_mm512_add_pd(x[k], half));
+    __m512d h = _mm512_mul_pd(m_tree8(f), half);
+    __mmask8 odd = _mm512_cmp_pd_mask(m_floor(h), h, _CMP_NEQ_UQ);
+    for (int k = 0; k < 8; k++) e[k] = _mm512_sub_pd(x[k], f[k]);
+    __m512d best = _mm512_abs_pd(e[0]), ei = e[0];
+    __m512i idx = _mm512_setzero_si512();
+    for (int k = 1; k < 8; k++) {
+        __m512d a = _mm512_abs_pd(e[k]);
+        __mmask8 m = _mm512_cmp_pd_mask(a, best, _CMP_GT_OQ);   /* strictly greater: first maximal index wins */
+        best = _mm512_mask_mov_pd(best, m, a);
+        ei = _mm512_mask_mov_pd(ei, m, e[k]);
+        idx = _mm512_mask_mov_epi64(idx, m, _mm512_set1_epi64(k));
+    }
+    __mmask8 pos = _mm512_cmp_pd_mask(ei, _mm512_setzero_pd(), _CMP_GE_OQ);
+    __m512d step = _mm512_mask_blend_pd(pos, _mm512_set1_pd(-1.0), _mm512_set1_pd(1.0));
+    for (int k = 0; k < 8; k++) {
+        __mmask8 m = odd & _mm512_cmpeq_epi64_mask(idx, _mm512_set1_epi64(k));
+        f[k] = _mm512_mask_add_pd(f[k], m, f[k], step);
+    }
+}
+static inline void lattice_core(const vd xv[8], vd yv[8], int e8) {
+    __m512d x[8], y0[8];
+    for (int k = 0; k < 8; k++) x[k] = (__m512d)xv[k];
+    m_dn8(x, y0);
+    if (e8) {
+        const __m512d half = _mm512_set1_pd(0.5);
+        __m512d xm[8], y1[8], t0[8], t1[8];
+        for (int k = 0; k < 8; k++) xm[k] = _mm512_sub_pd(x[k], half);
+        m_dn8(xm, y1);
+        for (int k = 0; k < 8; k++) y1[k] = _mm512_add_pd(y1[k], half);
+        for (int k = 0; k < 8; k++) { __m512d u = _mm512_sub_pd(x[k], y0[k]); t0[k] = _mm512_mul_pd(u, u); }
+        for (int k = 0; k < 8; k++) { __m512d u = _mm512_sub_pd(x[k], y1[k]); t1[k] = _mm512_mul_pd(u, u); }
+        __mmask8 sel = _mm512_cmp_pd_mask(m_tree8(t1), m_tree8(t0), _CMP_LT_OQ);   /* ties: the integer coset */
+        for (int k = 0; k < 8; k++) y0[k] = _mm512_mask_blend_pd(sel, y0[k], y1[k]);
+    }
+    for (int k = 0; k < 8; k++) yv[k] = (vd)y0[k];
+}
+#else
+#define QP_LATTICE_IMPL "generic-vector"
+static inline void lattice_core(const vd x[8], vd y0[8], int e8) {
+    vdn8(x, y0);
+    if (e8) {
+        vd xm[8], y1[8], t0[8], t1[8];
+        for (int k = 0; k < 8; k++) xm[k] = x[k] - BD(0.5);
+        vdn8(xm, y1);
+        for (int k = 0; k < 8; k++) y1[k] = y1[k] + BD(0.5);
+        for (int k = 0; k < 8; k++) { vd u = x[k] - y0[k]; t0[k] = u * u; }
+        for (int k = 0; k < 8; k++) { vd u = x[k] - y1[k]; t1[k] = u * u; }
+        vl sel = vtree8(t1) < vtree8(t0);   /* ties: the integer coset */
+        for (int k = 0; k < 8; k++) y0[k] = vsel(sel, y1[k], y0[k]);
+    }
+}
+#endif
+
+/* 1 when every |x| <= 2^22 (compared as the bits of |x|, so NaN and inf fail): then the input is finite and
+   every coordinate of the nearest point (|y| <= 2^22 + 1, a multiple of 1/2) is exact in float32. */
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && !defined(QP_GENERIC)
+static inline int block_small(const vd x[8]) {
+    const __m512i absmask = _mm512_set1_epi64(0x7fffffffffffffffLL);
+    __m512i m = _mm512_and_si512((__m512i)x[0], absmask);
+    for (int k = 1; k < 8; k++) m = _mm512_max_epu64(m, _mm512_and_si512((__m512i)x[k], absmask));
+    return _mm512_cmp_epu64_mask(m, _mm512_set1_epi64(0x4150000000000000LL), _MM_CMPINT_LE) == 0xFF;
+}
+#else
+static inline int block_small(const vd x[8]) {
+    vl bad = BL(0);
+    for (int k = 0; k < 8; k++) bad |= ((vl)x[k] & BL(0x7fffffffffffffffLL)) > BL(0x4150000000000000LL);
+    long long any = 0;
+    for (int l = 0; l < 8; l++) any |= bad[l];
+    return any == 0;
+}
+#endif
+
+const char *qp_lattice_impl(void) { return QP_LATTICE_IMPL; }
+
 typedef struct { const void *in; void *out; int in64, out64, e8; } qp_lat_ctx;
 
 static void qp_lat_range(void *vctx, int64_t lo, int64_t hi, int *flags) {
@@ -183,19 +266,11 @@ static void qp_lat_range(void *vctx, int64_t lo, int64_t hi, int *flags) {
                 x[l][k] = l < n ? (c->in64 ? ind[(b + l) * 8 + k] : (double)inf[(b + l) * 8 + k]) : 0.0;
         }
         vtranspose(x);
-        for (int k = 0; k < 8; k++) finite &= vabs(x[k]) <= BD(DBL_MAX);
-        vdn8(x, y0);
-        if (c->e8) {
-            vd xm[8], y1[8], t0[8], t1[8];
-            for (int k = 0; k < 8; k++) xm[k] = x[k] - BD(0.5);
-            vdn8(xm, y1);
-            for (int k = 0; k < 8; k++) y1[k] = y1[k] + BD(0.5);
-            for (int k = 0; k < 8; k++) { vd u = x[k] - y0[k]; t0[k] = u * u; }
-            for (int k = 0; k < 8; k++) { vd u = x[k] - y1[k]; t1[k] = u * u; }
-            vl sel = vtree8(t1) < vtree8(t0);   /* ties: the integer coset */
-            for (int k = 0; k < 8; k++) y0[k] = vsel(sel, y1[k], y0[k]);
-        }
-        if (!c->out64)
+        int small = block_small(x);   /* all |x| <= 2^22: finite, and every lattice point fits a float32 exactly */
+        if (!small)
+            for (int k = 0; k < 8; k++) finite &= vabs(x[k]) <= BD(DBL_MAX);
+        lattice_core(x, y0, c->e8);
+        if (!small && !c->out64)
             for (int k = 0; k < 8; k++) exact &= __builtin_convertvector(__builtin_convertvector(y0[k], vf), vd) == y0[k];
         vtranspose(y0);
         if (n == 8 && c->out64) {
@@ -216,7 +291,7 @@ static void qp_lat_range(void *vctx, int64_t lo, int64_t hi, int *flags) {
 /* n 8-vectors; in64/out64: 1 for double, 0 for float; e8: 1 for E8, 0 for D8. Returns QP_* flags. */
 int qp_nearest8(const void *in, void *out, int64_t n, int in64, int out64, int e8, int threads) {
     qp_lat_ctx c = {in, out, in64, out64, e8};
-    return qp_parallel(qp_lat_range, &c, n, threads, 16384);
+    return qp_parallel(qp_lat_range, &c, n, threads, 8192);
 }
 
 /* ------------------------------------------------------------------------------------------------------ */

@@ -9,7 +9,8 @@
   never serves a binary built for another CPU. Builds are atomic (temporary file + rename) and serialised by a lock.
 * After loading, a self-check compares the library with the reference on a few hundred vectors (ties included); a
   library that fails it is not used.
-* ``QUANTPROOF_NATIVE=0`` disables the native path. Whatever goes wrong (no compiler, a failed build, a failed
+* ``QUANTPROOF_NATIVE_ARCH=generic`` builds the portable variant (no ``-march=native``, generic vectors only; used
+  by the tests to check that variant too). ``QUANTPROOF_NATIVE=0`` disables the native path. Whatever goes wrong (no compiler, a failed build, a failed
   self-check), :func:`lib` returns ``None``, :func:`status` says why, and callers fall back to torch / numpy.
 """
 
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from ._csrc import C_SOURCE
 
-ABI = 6
+ABI = 9
 FLAGS_BASE = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-finite-math-only", "-fopenmp-simd",
               "-std=gnu11", "-fPIC", "-shared", "-pthread"]
 NONFINITE = 1
@@ -107,7 +108,8 @@ def _build() -> tuple[Path | None, str, list[str] | None]:
             return None, f"no writable cache directory ({cache_dir()})", None
     version = _cc_version(cc)
     errors = []
-    for arch in (["-march=native"], []):
+    generic = os.environ.get("QUANTPROOF_NATIVE_ARCH", "native").strip().lower() == "generic"
+    for arch in ((["-DQP_GENERIC"],) if generic else (["-march=native"], [])):
         flags = FLAGS_BASE + arch
         key = hashlib.sha256("\0".join([C_SOURCE, " ".join(flags), cc, version, platform.machine(), sys.platform,
                                         _cpu_flags()]).encode()).hexdigest()[:24]
@@ -152,6 +154,8 @@ def _bind(so: Path) -> ctypes.CDLL:
     L.qp_nearest8.argtypes = [vp, vp, i64, ci, ci, ci, ci]
     L.qp_fwht.restype = ci
     L.qp_fwht.argtypes = [vp, vp, vp, i64, i64, ci, ci]
+    L.qp_lattice_impl.restype = ctypes.c_char_p
+    L.qp_lattice_impl.argtypes = []
     L.qp_copy.restype = ci
     L.qp_copy.argtypes = [vp, vp, i64, ci]
     if L.qp_abi() != ABI:
@@ -209,7 +213,8 @@ def lib() -> ctypes.CDLL | None:
                 warnings.warn(f"quantproof.kernels: native self-check failed ({bad}); using the fallbacks",
                               RuntimeWarning, stacklevel=2)
                 return None
-            _state.update(lib=L, why=f"native ({how}: {so})", path=str(so), flags=flags)
+            impl = L.qp_lattice_impl().decode()
+            _state.update(lib=L, why=f"native, {impl} ({how}: {so})", path=str(so), flags=flags, impl=impl)
             return L
         except Exception as exc:  # noqa: BLE001 - any failure means "use the fallback"
             _state["why"] = f"{type(exc).__name__}: {exc}"

@@ -5,7 +5,7 @@ Backends, picked per call:
 * a torch tensor stays on its device (CUDA or CPU) and is decoded by :func:`nearest_e8_torch` (float64 arithmetic);
 * a numpy array goes to CUDA when ``device="cuda"``, or ``device="auto"`` with a CUDA GPU and at least
   ``CUDA_MIN_VECTORS`` vectors; otherwise to the native C kernel (``_native``, multi-threaded, vectorised);
-* when the native kernel is unavailable: the torch kernel on CPU when torch is installed, else the numpy reference.
+* when the native kernel is unavailable: the numpy reference (the torch kernel on CPU is no faster than it).
 
 Exactness: every backend returns exactly the lattice points of the reference (``quantproof.math.lattice``), ties
 included: rounding is ``floor(x + ½)`` (halves go up), the D8 parity fix re-rounds the *first* coordinate of
@@ -14,6 +14,8 @@ goes to the integer coset D8 (the half coset wins only when strictly nearer). Al
 pairwise order for 8 terms, so the tie decisions agree bit for bit. (The reference's own sums follow the memory
 layout of its input; for C-contiguous or float32 input it is this order. Fortran-ordered float64 input to the
 reference sums sequentially, which can only matter for exact distance ties between non-representable sums.)
+
+``out=``: a preallocated C-contiguous output array (numpy inputs), reused across calls (no page faults).
 
 Output dtype: the input's (float32 → float32, float64 → float64; other dtypes → float64), or ``out_dtype``. A
 lattice point that float32 cannot hold exactly (only possible for coordinates beyond ±2²²) raises ``ValueError``
@@ -50,16 +52,12 @@ def _cuda_available() -> bool:
 
 
 def backend(device: str = "auto", n_vectors: int = 1 << 20) -> str:
-    """The backend a numpy input of ``n_vectors`` would use: "cuda", "native", "torch-cpu" or "numpy"."""
+    """The backend a numpy input of ``n_vectors`` would use: "cuda", "native" or "numpy" (the reference)."""
     if device.startswith("cuda") or (device == "auto" and n_vectors >= CUDA_MIN_VECTORS and _cuda_available()):
         return "cuda"
     if _native.lib() is not None:
         return "native"
-    try:
-        import torch  # noqa: F401
-        return "torch-cpu"
-    except ImportError:
-        return "numpy"
+    return "numpy"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -144,7 +142,7 @@ def _check_shape(shape: tuple[int, ...], lattice: str) -> None:
         raise ValueError(f"{name} needs a last axis of length {n}")
 
 
-def _run(x: Any, lattice: str, out_dtype, device: str, threads: int | None):
+def _run(x: Any, lattice: str, out_dtype, device: str, threads: int | None, out: np.ndarray | None = None):
     if _is_torch(x):
         import torch
 
@@ -178,43 +176,49 @@ def _run(x: Any, lattice: str, out_dtype, device: str, threads: int | None):
     L = _native.lib() if be == "native" else None
     if L is not None:
         a = np.ascontiguousarray(a)
-        out = np.empty(a.shape, dtype=od)
+        if out is None:
+            out = np.empty(a.shape, dtype=od)
+        elif out.shape != a.shape or out.dtype != od or not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError(f"out must be a writeable C-contiguous {od} array of shape {a.shape}")
         if n_vec:
             fl = L.qp_nearest8(a.ctypes.data, out.ctypes.data, n_vec, int(a.dtype == np.float64),
                                int(od == np.float64), int(lattice != "d8"),
                                threads if threads is not None else _native.default_threads())
             if fl & _native.NONFINITE:
-                return _reference(lattice)(a).astype(od)
+                out[...] = _reference(lattice)(a).astype(od)
             if fl & _native.INEXACT32:
                 raise ValueError("a lattice point has a coordinate that float32 cannot represent exactly "
                                  "(|x| beyond 2^22): pass out_dtype=np.float64")
         return out
-    if be == "torch-cpu":
-        import torch
-
-        tdt = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[od]
-        return _run(torch.from_numpy(np.ascontiguousarray(a)), lattice, tdt, "cpu", threads).numpy()
     y = _reference(lattice)(a)
     yc = y.astype(od)
     if od != np.float64 and not np.array_equal(yc.astype(np.float64), y, equal_nan=True):
         raise ValueError("a lattice point has a coordinate that float32 cannot represent exactly: "
                          "pass out_dtype=np.float64")
+    if out is not None:
+        if out.shape != a.shape or out.dtype != od:
+            raise ValueError(f"out must be a {od} array of shape {a.shape}")
+        out[...] = yc
+        return out
     return yc
 
 
-def nearest_d8_fast(x: ArrayLike, *, out_dtype=None, device: str = "auto", threads: int | None = None) -> NDArray:
+def nearest_d8_fast(x: ArrayLike, *, out_dtype=None, device: str = "auto", threads: int | None = None,
+                    out: np.ndarray | None = None) -> NDArray:
     """Nearest point of D8 for every 8-vector on the last axis; same points as ``lattice.nearest_d8``."""
-    return _run(x, "d8", out_dtype, device, threads)
+    return _run(x, "d8", out_dtype, device, threads, out)
 
 
-def nearest_e8_fast(x: ArrayLike, *, out_dtype=None, device: str = "auto", threads: int | None = None) -> NDArray:
+def nearest_e8_fast(x: ArrayLike, *, out_dtype=None, device: str = "auto", threads: int | None = None,
+                    out: np.ndarray | None = None) -> NDArray:
     """Nearest point of E8 for every 8-vector on the last axis; same points as ``lattice.nearest_e8``."""
-    return _run(x, "e8", out_dtype, device, threads)
+    return _run(x, "e8", out_dtype, device, threads, out)
 
 
-def nearest_e8e8_fast(x: ArrayLike, *, out_dtype=None, device: str = "auto", threads: int | None = None) -> NDArray:
+def nearest_e8e8_fast(x: ArrayLike, *, out_dtype=None, device: str = "auto", threads: int | None = None,
+                      out: np.ndarray | None = None) -> NDArray:
     """Nearest point of E8⊕E8 for every 16-vector on the last axis; same points as ``lattice.nearest_e8e8``."""
-    return _run(x, "e8e8", out_dtype, device, threads)
+    return _run(x, "e8e8", out_dtype, device, threads, out)
 
 
 def nearest_fast(x: ArrayLike, lattice: str = "e8", **kw) -> NDArray:

@@ -137,5 +137,7 @@ def srht_apply_fast(srht, X: ArrayLike, **kw) -> Any:
 
             idx = torch.as_tensor(srht.rows, device=y.device)
             return y.index_select(-1, idx) * scale
-        y = y[..., srht.rows] * scale
+        z = np.take(y, srht.rows, axis=-1)
+        z *= scale
+        return z
     return y

@@ -16,6 +16,7 @@ Nothing here imports torch unless CUDA is asked for, so a memory measurement of 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -109,9 +110,10 @@ class GramAccumulator:
 
             w = torch.linalg.eigvalsh(self._G, UPLO="U").cpu().numpy()
         else:
-            from scipy.linalg import eigh
+            from ._blas import blas_threads
 
-            w = eigh(self._G, lower=False, eigvals_only=True, overwrite_a=False, check_finite=False)
+            with blas_threads(1):   # the tridiagonalisation is latency-bound: one thread, see _blas
+                w = np.linalg.eigvalsh(self._G, UPLO="U")
         return np.clip(w[::-1], 0.0, None)
 
     def gamma_r(self, r: int | Sequence[int]) -> float | list[float]:
@@ -157,17 +159,20 @@ class ResidualStats:
 
 
 def one_bit_residual(K: NDArray) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """(E = K − α sgn K, ‖k‖₁, ‖k‖²) per row of a float chunk, float64, least-squares α = ‖k‖₁/d, sgn(0) = +1."""
-    K = np.asarray(K, dtype=np.float64)
-    d = K.shape[1]
-    absK = np.abs(K)
-    l1 = absK.sum(axis=1)
-    l2sq = np.einsum("ij,ij->i", K, K)
-    alpha = l1 / d
+    """(E = K − α sgn K, ‖k‖₁, ‖k‖²) per row of a float chunk, float64, least-squares α = ‖k‖₁/d, sgn(0) = +1.
+
+    One float64 buffer: a float32 chunk is converted once and the residual formed in place in the converted copy
+    (a float64 input is copied, never modified)."""
+    K = np.asarray(K)
+    E = np.array(K, dtype=np.float64, copy=True)
+    d = E.shape[1]
+    neg = E < 0
+    l2sq = np.einsum("ij,ij->i", E, E)
+    np.abs(E, out=E)
+    l1 = E.sum(axis=1)
     # E = K − α·sgn(K) = sgn(K)·(|K| − α)
-    E = absK
-    E -= alpha[:, None]
-    np.negative(E, out=E, where=K < 0)
+    E -= (l1 / d)[:, None]
+    np.negative(E, out=E, where=neg)
     return E, l1, l2sq
 
 
@@ -177,6 +182,7 @@ def residual_stats_streamed(key_chunks: Iterable[ArrayLike], ranks: Sequence[int
     acc: GramAccumulator | None = GramAccumulator(d, device) if d is not None else None
     l1sq_sum = 0.0
     energy = 0.0
+    t_acc = 0.0
     for K in key_chunks:
         K = np.asarray(K)
         if K.ndim != 2:
@@ -185,8 +191,10 @@ def residual_stats_streamed(key_chunks: Iterable[ArrayLike], ranks: Sequence[int
             raise ValueError("keys must be finite")
         if acc is None:
             acc = GramAccumulator(K.shape[1], device)
+        t = time.perf_counter()
         E, l1, l2sq = one_bit_residual(K)
         acc.add(E)
+        t_acc += time.perf_counter() - t
         l1sq_sum += float(np.sum(l1 * l1))
         energy += float(np.sum(l2sq))
         del E
@@ -194,8 +202,11 @@ def residual_stats_streamed(key_chunks: Iterable[ArrayLike], ranks: Sequence[int
         raise ValueError("no chunks")
     dd = acc.d
     beta = float("nan") if energy == 0.0 else min(l1sq_sum / (dd * energy), 1.0)
+    t_eig = time.perf_counter()
     g = acc.gamma_r(list(ranks))
+    t_eig = time.perf_counter() - t_eig
     assert isinstance(g, list)
     beff = [1.0 - (1.0 - beta) * (1.0 - x) for x in g]
     return ResidualStats(rows=acc.rows, d=dd, ranks=[int(r) for r in ranks], gamma_r=g, beta_1b=beta, beta_eff=beff,
-                         key_energy=energy, residual_energy=acc.trace())
+                         key_energy=energy, residual_energy=acc.trace(),
+                         extra={"accumulate_seconds": t_acc, "eigen_seconds": t_eig})

@@ -54,11 +54,22 @@ def _use_cuda(device: str) -> bool:
 
 def fit_l1_rotation_fast(K_train: ArrayLike, *, center: bool, iters: int = 50, rng=None, init: str = "haar",
                          normalize_rows: bool = True, tol: float | None = None, stop_when_fixed: bool = False,
-                         device: str = "cpu", info: FitInfo | None = None) -> LearnedRotation:
+                         device: str = "cpu", info: FitInfo | None = None,
+                         blas_threads: int | None = 1) -> LearnedRotation:
     """As ``rotations.fit_l1_rotation`` (same arguments and result); ``tol``/``stop_when_fixed`` stop early.
 
     ``info`` (a :class:`FitInfo`) is filled with the iteration count, whether and why it stopped, and timings.
+    ``blas_threads``: BLAS threads for the (n×d)·(d×d) products (default 1: they are small, and multi-threaded
+    OpenBLAS on a shared machine is many times slower; ``None`` leaves the library's setting).
     """
+    from ._blas import blas_threads as _limit
+
+    with _limit(blas_threads):
+        return _fit(K_train, center=center, iters=iters, rng=rng, init=init, normalize_rows=normalize_rows, tol=tol,
+                    stop_when_fixed=stop_when_fixed, device=device, info=info)
+
+
+def _fit(K_train, *, center, iters, rng, init, normalize_rows, tol, stop_when_fixed, device, info):
     t0 = time.perf_counter()
     K = np.asarray(K_train, dtype=np.float64)
     if K.ndim != 2:
