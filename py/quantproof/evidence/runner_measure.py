@@ -137,6 +137,11 @@ def _child(name: str, params: dict[str, Any], ctx_fields: dict[str, Any], out_pa
     _die_with_parent(ctx_fields.get("parent_pid"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # Parallel measurements share the cores: each process gets its share of threads (set before numpy/torch load;
+    # oversubscribed BLAS/torch pools make a 2-core run several times slower).
+    threads = str(ctx_fields.get("threads") or 1)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, threads)
     payload: dict[str, Any]
     ctx = Context(device=ctx_fields["device"], dtype=ctx_fields["dtype"], seed=ctx_fields["seed"],
                   cache_dir=Path(ctx_fields["cache_dir"]))
@@ -188,7 +193,9 @@ def run_jobs(jobs: list[Job], *, device: str, dtype: str, seed: int, cache_dir: 
             continue
         if progress:
             progress(job, results[job.key])
-    ctx_fields = {"device": device, "dtype": dtype, "seed": seed, "cache_dir": str(cache_dir), "parent_pid": os.getpid()}
+    threads = max(1, (os.cpu_count() or 1) // max(1, min(n_parallel, len(pending) or 1)))
+    ctx_fields = {"device": device, "dtype": dtype, "seed": seed, "cache_dir": str(cache_dir), "parent_pid": os.getpid(),
+                  "threads": threads}
     mpctx = mp.get_context("spawn")
     running: list[tuple[Job, Any, str, float, float]] = []
     tmpdir = Path(tempfile.mkdtemp(prefix="qp-measure-"))

@@ -354,6 +354,7 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
     prov["lean"]["audit_findings"] = [str(f) for f in idx.findings]
     prov["lean"]["lake"] = "ran" if build and build.ran else "not on PATH" if not F.lake_available() else "skipped"
     cache_hits = sum(1 for o in outcomes.values() if o.cached)
+    names = {j.key: j.name for j in jobs}
     return {
         "schema": SCHEMA,
         "complete": not (opts.claims or opts.skip_measurements or opts.skip_tests),
@@ -367,7 +368,8 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
         "run": {"started_at": started,
                 "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "durations_s": {k: round(v, 2) for k, v in opts.timings.items()},
-                "measurement_seconds": {o_key[:12]: round(o.seconds, 2) for o_key, o in outcomes.items()},
+                "measurement_seconds": {f"{names.get(o_key, '?')}:{o_key[:8]}": round(o.seconds, 2)
+                                        for o_key, o in outcomes.items()},
                 "cache": {"hits": cache_hits, "misses": len(outcomes) - cache_hits},
                 "python": sys.executable},
     }
