@@ -38,19 +38,27 @@ def _load_checked(args: argparse.Namespace):
     return cs, report
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def _load_or_report(args: argparse.Namespace, what: str):
+    """(claims, report), or None after printing every input error as ``file:line: field: message``."""
     try:
         cs, report = _load_checked(args)
     except ClaimsFileError as exc:
-        print(f"{len(exc.errors)} error(s) in the claims file:", file=sys.stderr)
-        for e in exc.errors:
-            print(f"  {e}", file=sys.stderr)
+        errors, head = exc.errors, "in the claims file"
+    else:
+        if not report.errors:
+            return cs, report
+        errors, head = report.errors, what
+    print(f"{len(errors)} error(s) {head}:", file=sys.stderr)
+    for e in errors:
+        print(f"  {e}", file=sys.stderr)
+    return None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    loaded = _load_or_report(args, "in the claims' links")
+    if loaded is None:
         return 2
-    if report.errors:
-        print(f"{len(report.errors)} error(s):", file=sys.stderr)
-        for e in report.errors:
-            print(f"  {e}", file=sys.stderr)
-        return 2
+    cs, report = loaded
     findings = report.lean.findings
     print(f"ok: {len(cs.claims)} claims; {len(report.lean.decls)} Lean declarations "
           f"({len(report.lean.default_modules)} modules in the default target); "
@@ -92,18 +100,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .ledger.provenance import resolve_device
     from .ledger.writer import LedgerLocked, output_lock, write_ledger
 
-    try:
-        cs, report = _load_checked(args)
-    except ClaimsFileError as exc:
-        print(f"{len(exc.errors)} error(s) in the claims file:", file=sys.stderr)
-        for e in exc.errors:
-            print(f"  {e}", file=sys.stderr)
+    loaded = _load_or_report(args, "in the claims' links; fix them first (quantproof check)")
+    if loaded is None:
         return 2
-    if report.errors:
-        print(f"{len(report.errors)} error(s); fix them first (quantproof check):", file=sys.stderr)
-        for e in report.errors:
-            print(f"  {e}", file=sys.stderr)
-        return 2
+    cs, _ = loaded
     try:
         device = resolve_device(args.device)
     except ValueError as exc:
@@ -221,7 +221,10 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def cmd_lean_lock(args: argparse.Namespace) -> int:
     from .evidence.formal import scan_lean, write_lock
 
-    cs, report = _load_checked(args)
+    loaded = _load_or_report(args, "in the claims' links")
+    if loaded is None:
+        return 2
+    cs, report = loaded
     names = [l.decl for c in cs.claims for l in c.lean]
     pins = write_lock(_repo(args), names, report.lean)
     print(f"pinned {len(pins)} Lean statements in lean/statements.lock.json")
