@@ -392,7 +392,7 @@ def _check_cli(repo: Path, capsys: pytest.CaptureFixture[str], data: bytes) -> N
         assert out.startswith("ok: ")
         return
     lines = err.splitlines()
-    assert lines and re.fullmatch(r"\d+ error\(s\)( in the claims file)?:", lines[0]), err
+    assert lines and re.fullmatch(r"\d+ error\(s\)( in the claims file| in the claims' links)?:", lines[0]), err
     claims_name = str(repo / "claims.yaml")
     pat = re.compile(r"(?P<file>[^\n]+?):(?P<line>\d+): (?P<field>\S[^\n]*?): (?P<msg>\S[^\n]*)")
     for line in lines[1:]:

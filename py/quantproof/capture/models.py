@@ -235,8 +235,9 @@ def _load_causal(directory: Path, gguf_file: str | None, name: str, device: str,
             model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=tdt, **kw)
     except (OSError, ValueError, ImportError) as exc:
         raise MeasurementUnavailable(f"could not load {name} from {directory}: {exc}") from exc
-    model.to(dev).eval()
-    torch.set_grad_enabled(False)
+    # Frozen parameters: forward passes on token ids build no autograd graph, without switching autograd off for
+    # the whole process (that global switch broke unrelated gradient code running in the same process).
+    model.to(dev).eval().requires_grad_(False)
     info = ModelInfo(
         name=name, arch=str(getattr(model.config, "model_type", "?")), kind="causal_lm",
         files={label: file_sha256(p) for label, p in files.items()},
@@ -294,8 +295,9 @@ def _load_enc(directory: Path, name: str, device: str, dtype: str, quantization:
                                           use_safetensors=True, attn_implementation="eager")
     except (OSError, ValueError, ImportError) as exc:
         raise MeasurementUnavailable(f"could not load {name} from {directory}: {exc}") from exc
-    model.to(dev).eval()
-    torch.set_grad_enabled(False)
+    # Frozen parameters: forward passes on token ids build no autograd graph, without switching autograd off for
+    # the whole process (that global switch broke unrelated gradient code running in the same process).
+    model.to(dev).eval().requires_grad_(False)
     info = ModelInfo(
         name=name, arch=str(getattr(model.config, "model_type", "?")), kind="encoder",
         files={label: file_sha256(p) for label, p in files.items()},
