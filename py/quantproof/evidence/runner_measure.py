@@ -43,11 +43,24 @@ class RunOutcome:
     seconds: float = 0.0
 
 
+# The code a measurement's numbers can depend on: everything it imports to compute, and the process that runs it.
+# The claims loader, the ledger writers, the gate and the CLI cannot change a measured value, so editing them does
+# not throw away cached measurements.
+MEASUREMENT_CODE = ("math", "capture", "subjects", "kernels", "measurements", "evidence/measurement.py",
+                    "evidence/runner_measure.py")
+
+
 def code_hash(package_dir: Path | None = None) -> str:
-    """sha256 over the package's Python sources (any code change invalidates cached measurements)."""
-    root = package_dir or Path(__file__).resolve().parents[1]
+    """sha256 over the Python sources measurements depend on (all of ``package_dir`` when one is given)."""
+    if package_dir is not None:
+        files = sorted(package_dir.rglob("*.py"))
+        root = package_dir
+    else:
+        root = Path(__file__).resolve().parents[1]
+        files = sorted(p for part in MEASUREMENT_CODE
+                       for p in ([root / part] if part.endswith(".py") else (root / part).rglob("*.py")))
     h = hashlib.sha256()
-    for p in sorted(root.rglob("*.py")):
+    for p in files:
         h.update(p.relative_to(root).as_posix().encode())
         h.update(p.read_bytes())
     return h.hexdigest()
