@@ -113,8 +113,8 @@ def _fit(K_train, *, center, iters, rng, init, normalize_rows, tol, stop_when_fi
             P = Vt @ Rt.T
             hist.append(cos_mean(P))
             info.times.append(time.perf_counter() - t0)
-            fixed = prev is not None and bool(torch.equal(B, prev))
-            prev = B
+            fixed = stop_when_fixed and prev is not None and bool(torch.equal(B, prev))
+            prev = B if stop_when_fixed else None
             if _stop(hist, tol, stop_when_fixed, fixed, info, it):
                 break
         else:
@@ -131,8 +131,8 @@ def _fit(K_train, *, center, iters, rng, init, normalize_rows, tol, stop_when_fi
             P = Vh @ R.T
             hist.append(_cos_mean(P, sqd))
             info.times.append(time.perf_counter() - t0)
-            fixed = prev is not None and np.array_equal(B, prev)
-            prev = B
+            fixed = stop_when_fixed and prev is not None and np.array_equal(B, prev)
+            prev = B if stop_when_fixed else None
             if _stop(hist, tol, stop_when_fixed, fixed, info, it):
                 break
         else:
