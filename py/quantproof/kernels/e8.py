@@ -171,8 +171,14 @@ def _run(x: Any, lattice: str, out_dtype, device: str, threads: int | None, out:
 
         dev = device if device.startswith("cuda") else "cuda"
         t = torch.from_numpy(np.ascontiguousarray(a)).to(dev)
-        return _run(t, lattice, {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[od],
-                    device, threads).cpu().numpy()
+        res = _run(t, lattice, {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[od],
+                   device, threads).cpu().numpy()
+        if out is not None:
+            if out.shape != a.shape or out.dtype != od:
+                raise ValueError(f"out must be a {od} array of shape {a.shape}")
+            out[...] = res
+            return out
+        return res
     L = _native.lib() if be == "native" else None
     if L is not None:
         a = np.ascontiguousarray(a)
