@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-ROLES = ("asserts", "refutes", "corrects", "vacuous")
+from ..claims.model import TEST_ROLES as ROLES  # one definition of what a test may establish
+
 _REPORT_KEY = pytest.StashKey[dict]()
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..claims.model import Expectation
-from .measurement import Context, Estimate, MeasurementUnavailable, file_sha256, registry
+from .measurement import Context, MeasurementUnavailable, file_sha256, registry
 
 CACHE_SCHEMA = "quantproof.cache/1"
 
@@ -326,6 +326,3 @@ def pick_output(result: dict[str, Any] | None, output: str) -> dict[str, Any] | 
         return None
     return (result.get("outputs") or {}).get(output)
 
-
-def estimate_from(d: dict[str, Any]) -> Estimate:
-    return Estimate.from_json(d)
