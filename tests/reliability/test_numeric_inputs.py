@@ -80,11 +80,11 @@ def test_spectral_and_lowrank_zero_cases_are_nan() -> None:
     raises_clear(lambda: P.cumulative_variance(np.zeros(3)), "total variance")
 
 
-@xfail("math/lowrank.py: recovered_energy_fraction of an all-zero K divides 0/0 (nan plus a RuntimeWarning); "
-       "the zero case is not documented, unlike gamma_r's 'nan for a zero matrix'")
 def test_recovered_energy_fraction_of_zero_keys() -> None:
+    """Documented: nan when K is all zero (no energy to recover), whatever K_hat is."""
     with no_warnings():
         assert math.isnan(W.recovered_energy_fraction(np.zeros((3, 4)), np.zeros((3, 4))))
+        assert math.isnan(W.recovered_energy_fraction(np.zeros((3, 4)), np.ones((3, 4))))
 
 
 # --------------------------------------------------------------------------------------------- ties
@@ -126,14 +126,8 @@ def test_empty_spectra_and_matrices_are_nan() -> None:
     raises_clear(lambda: P.covariance_spectrum(np.zeros((0, 3))), "not enough rows")
 
 
-@pytest.mark.parametrize("fn", [
-    pytest.param(S.pooled_moment_ratio, marks=xfail(
-        "math/sign_quant.py: pooled_moment_ratio of an empty set raises numpy's 'zero-size array to reduction "
-        "operation maximum which has no identity' (neither nan, like an all-zero set, nor a clear message)")),
-    pytest.param(S.energy_weighted_moment_ratio, marks=xfail(
-        "math/sign_quant.py: energy_weighted_moment_ratio of an empty set raises numpy's 'zero-size array to "
-        "reduction operation' (neither nan nor a clear message)")),
-])
+@pytest.mark.parametrize("fn", [S.pooled_moment_ratio, S.energy_weighted_moment_ratio],
+                         ids=["pooled_moment_ratio", "energy_weighted_moment_ratio"])
 def test_pooled_ratios_of_an_empty_set(fn: Callable) -> None:
     try:
         with no_warnings():
@@ -167,12 +161,9 @@ def test_wrong_lengths_are_named() -> None:
     raises_clear(lambda: R.haar_orthogonal(0), "d must be >= 1")
 
 
-@pytest.mark.parametrize("fn", [
-    pytest.param(R.fwht, marks=xfail("math/rotations.py: fwht of a 0-d scalar raises IndexError ('tuple index out "
-                                     "of range') instead of a ValueError naming the missing vector axis")),
-    pytest.param(L.nearest_e8, marks=xfail("math/lattice.py: nearest_e8 of a 0-d scalar raises IndexError ('tuple "
-                                           "index out of range') instead of a ValueError naming the length-8 axis")),
-])
+@pytest.mark.parametrize("fn", [R.fwht, L.nearest_e8, L.nearest_d8, L.nearest_dn, L.nearest_e8e8,
+                                lambda x: L.nearest(x, "e8")],
+                         ids=["fwht", "nearest_e8", "nearest_d8", "nearest_dn", "nearest_e8e8", "nearest"])
 def test_a_scalar_is_not_a_vector(fn: Callable) -> None:
     raises_clear(lambda: fn(3.0), "axis", "length", "vector")
 
@@ -183,10 +174,9 @@ def test_mismatched_operands_raise() -> None:
     raises_clear(lambda: W.recovered_energy_fraction(np.ones((3, 4)), np.ones((3, 5))), "broadcast")
 
 
-@xfail("math/lattice.py: blend(h, q, b) with q of another shape broadcasts silently ((4, 8) with (8,) blends every "
-       "row towards the same point) instead of raising; Q(h) must have h's shape")
 def test_blend_rejects_a_quantized_point_of_another_shape() -> None:
     raises_clear(lambda: L.blend(np.ones((4, 8)), np.ones(8), 0.5), "shape")
+    raises_clear(lambda: L.blend_error_energy(np.ones((4, 8)), np.ones(8), 0.5), "shape")
 
 
 # --------------------------------------------------------------------------------------------- non-finite values
@@ -214,17 +204,9 @@ def test_sgn_of_nan_is_undefined_and_of_inf_follows_the_rule() -> None:
 
 @pytest.mark.parametrize("bad", NON_FINITE, ids=["nan", "inf", "-inf"])
 @pytest.mark.parametrize("fn", [
-    pytest.param(R.fwht, marks=xfail("math/rotations.py: fwht of non-finite input is undocumented: nan "
-                                     "propagates silently, inf gives nan plus a RuntimeWarning")),
-    pytest.param(L.nearest_e8, marks=xfail("math/lattice.py: nearest_e8 of non-finite input is undocumented: it "
-                                           "returns nan/inf coordinates (not a lattice point) with RuntimeWarnings")),
-    pytest.param(lambda x: P.participation_ratio(np.abs(x[1])), marks=xfail(
-        "math/spectra.py: participation_ratio of a nan/inf eigenvalue is undocumented: it returns nan (inf: plus a "
-        "RuntimeWarning) where sign_quant/lowrank raise ValueError('... finite')")),
-    pytest.param(lambda x: P.covariance_spectrum(x), marks=xfail(
-        "math/spectra.py: covariance_spectrum of non-finite data raises LinAlgError 'SVD did not converge' "
-        "(or returns garbage) instead of a ValueError naming finiteness")),
-], ids=["fwht", "nearest_e8", "participation_ratio", "covariance_spectrum"])
+    R.fwht, L.nearest_e8, L.nearest_dn, lambda x: L.nearest(x, "e8"), lambda x: P.participation_ratio(np.abs(x[1])),
+    lambda x: P.covariance_spectrum(x),
+], ids=["fwht", "nearest_e8", "nearest_dn", "nearest", "participation_ratio", "covariance_spectrum"])
 def test_non_finite_input_has_a_documented_outcome(fn: Callable, bad: float) -> None:
     x = np.ones((2, 8))
     x[1, 3] = bad
@@ -254,13 +236,13 @@ def test_participation_ratio_is_scale_invariant(c: float) -> None:
         assert P.participation_ratio(np.array([1.0, 2.0]) * c) == pytest.approx(1.8)
 
 
-@pytest.mark.parametrize("c", [
-    pytest.param(1e-200, marks=xfail("math/lowrank.py: gamma_r of a nonzero matrix with entries ~1e-200 is nan "
-                                     "(σ² underflows to 0; documented nan is for a zero matrix only)")),
-    pytest.param(1e200, marks=xfail("math/lowrank.py: gamma_r of a matrix with entries ~1e200 is nan with an "
-                                    "overflow RuntimeWarning (σ² overflows); the ratio is scale invariant")),
-])
+@pytest.mark.parametrize("c", [1e-200, 1e200])
 def test_gamma_r_of_a_nonzero_matrix_at_extreme_scale(c: float) -> None:
     A = np.random.default_rng(0).normal(size=(5, 4))
+    V = W.top_r_basis(A, 2)
+    K_hat = A + 0.1 * np.random.default_rng(1).normal(size=A.shape)
     with no_warnings():
         assert W.gamma_r(A * c, 1) == pytest.approx(W.gamma_r(A, 1), rel=1e-9)
+        assert W.gamma_r_of_basis(A * c, V) == pytest.approx(W.gamma_r_of_basis(A, V), rel=1e-9)
+        assert W.recovered_energy_fraction(A * c, K_hat * c) == pytest.approx(
+            W.recovered_energy_fraction(A, K_hat), rel=1e-9)

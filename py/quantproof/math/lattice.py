@@ -62,11 +62,32 @@ def nearest_z(x: ArrayLike) -> NDArray[np.float64]:
     return _round(np.asarray(x, dtype=np.float64))
 
 
+def _vectors(x: ArrayLike, name: str, what: str) -> NDArray[np.float64]:
+    """x as float64 with at least one axis (``what`` describes the last axis in the error message)."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 0:
+        raise ValueError(f"{name} needs vectors along a last axis ({what}), got a 0-d scalar")
+    return a
+
+
+def _finite(x: NDArray[np.float64], name: str) -> None:
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name}: input must be finite (no nan/inf): it has no nearest lattice point")
+
+
 def nearest_dn(x: ArrayLike) -> NDArray[np.float64]:
-    """Nearest point of Dₙ (n = last axis length ≥ 2), Conway–Sloane."""
-    x = np.asarray(x, dtype=np.float64)
+    """Nearest point of Dₙ (n = last axis length ≥ 2), Conway–Sloane.
+
+    A 0-d scalar and non-finite input (nan/inf) raise ``ValueError``.
+    """
+    x = _vectors(x, "nearest_dn", "length n >= 2")
     if x.shape[-1] < 2:
         raise ValueError("D_n needs n >= 2")
+    _finite(x, "nearest_dn")
+    return _nearest_dn(x)
+
+
+def _nearest_dn(x: NDArray[np.float64]) -> NDArray[np.float64]:
     f = _round(x)
     odd = (np.sum(f, axis=-1) % 2) != 0
     if np.any(odd):
@@ -83,25 +104,32 @@ def nearest_dn(x: ArrayLike) -> NDArray[np.float64]:
 
 
 def nearest_d8(x: ArrayLike) -> NDArray[np.float64]:
-    x = np.asarray(x, dtype=np.float64)
+    x = _vectors(x, "nearest_d8", "length 8")
     if x.shape[-1] != 8:
         raise ValueError("D8 needs a last axis of length 8")
     return nearest_dn(x)
 
 
 def nearest_e8(x: ArrayLike) -> NDArray[np.float64]:
-    """Nearest point of E8 = D8 ∪ (D8 + ½): decode both cosets, keep the nearer (ties: the integer coset)."""
-    x = np.asarray(x, dtype=np.float64)
+    """Nearest point of E8 = D8 ∪ (D8 + ½): decode both cosets, keep the nearer (ties: the integer coset).
+
+    The last axis must have length 8 (a 0-d scalar raises ``ValueError`` too); non-finite input (nan/inf) has no
+    nearest lattice point and raises ``ValueError``. An empty batch gives an empty result.
+    """
+    x = _vectors(x, "nearest_e8", "length 8")
     if x.shape[-1] != 8:
         raise ValueError("E8 needs a last axis of length 8")
-    y0 = nearest_dn(x)
-    y1 = nearest_dn(x - 0.5) + 0.5
+    _finite(x, "nearest_e8")
+    y0 = _nearest_dn(x)
+    y1 = _nearest_dn(x - 0.5) + 0.5
     d0 = np.sum((x - y0) ** 2, axis=-1)
     d1 = np.sum((x - y1) ** 2, axis=-1)
     return np.where((d1 < d0)[..., None], y1, y0)
 
 
 def _blocks(x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    if x.ndim == 0:
+        raise ValueError(f"expected vectors along a last axis (a multiple of {n}), got a 0-d scalar")
     if x.shape[-1] % n:
         raise ValueError(f"length {x.shape[-1]} is not a multiple of {n}")
     return x.reshape(*x.shape[:-1], x.shape[-1] // n, n)
@@ -109,7 +137,7 @@ def _blocks(x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
 
 def nearest_e8e8(x: ArrayLike) -> NDArray[np.float64]:
     """Nearest point of E8 ⊕ E8 (last axis 16): each 8-block decoded independently (exact for a direct sum)."""
-    x = np.asarray(x, dtype=np.float64)
+    x = _vectors(x, "nearest_e8e8", "length 16")
     if x.shape[-1] != 16:
         raise ValueError("E8⊕E8 needs a last axis of length 16")
     return nearest_e8(_blocks(x, 8)).reshape(x.shape)
@@ -295,9 +323,18 @@ def quantize_scaled(h: ArrayLike, scale: float = 1.0, lattice: Lattice = "e8") -
     return scale * nearest(h / scale, lattice)
 
 
+def _same_shape(h: NDArray[np.float64], q: NDArray[np.float64], name: str) -> None:
+    if h.shape != q.shape:
+        raise ValueError(f"{name}: q = Q(h) must have h's shape {h.shape}, got shape {q.shape} (no broadcasting)")
+
+
 def blend(h: ArrayLike, q: ArrayLike, b: float) -> NDArray[np.float64]:
-    """(1 − b)·h + b·Q(h), with ``q = Q(h)`` already computed."""
-    return (1.0 - b) * np.asarray(h, dtype=np.float64) + b * np.asarray(q, dtype=np.float64)
+    """(1 − b)·h + b·Q(h), with ``q = Q(h)`` already computed; ``q`` must have h's shape (``ValueError``
+    otherwise: a broadcast q would blend every row towards the same point)."""
+    h = np.asarray(h, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    _same_shape(h, q, "blend")
+    return (1.0 - b) * h + b * q
 
 
 def blend_cosine_predicted(cos_q: ArrayLike, rho: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
@@ -310,7 +347,9 @@ def blend_cosine_predicted(cos_q: ArrayLike, rho: ArrayLike, b: ArrayLike) -> ND
 
 
 def blend_error_energy(h: ArrayLike, q: ArrayLike, b: float) -> NDArray[np.float64]:
-    """‖blend − h‖² = b² ‖Q(h) − h‖² per row: the blend's squared error is exactly quadratic in b."""
+    """‖blend − h‖² = b² ‖Q(h) − h‖² per row: the blend's squared error is exactly quadratic in b (``q`` must have
+    h's shape, as in :func:`blend`)."""
     h = np.asarray(h, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
+    _same_shape(h, q, "blend_error_energy")
     return b * b * np.sum((q - h) ** 2, axis=-1)

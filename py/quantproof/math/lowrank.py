@@ -58,24 +58,52 @@ def singular_values(E: ArrayLike) -> NDArray[np.float64]:
     return np.linalg.svd(_mat(E), compute_uv=False)
 
 
+_ENERGY_LO = 2.0 ** -960
+"""Sums of squares at or above this (and finite) are computed unscaled: the squares that underflow below it change
+the sum by a relative 2⁻¹⁰⁰ at most. Outside [2⁻⁹⁶⁰, ∞) the ratios below rescale first (they are scale invariant)."""
+
+
+def _ordinary_energy(tot: float) -> bool:
+    return _ENERGY_LO <= tot < math.inf
+
+
 def gamma_r(residual: ArrayLike, r: int) -> float:
-    """Σ_{i≤r} σᵢ² / Σ σᵢ² of the residual matrix (exact SVD); ``nan`` for a zero matrix; 1 for r ≥ rank."""
+    """Σ_{i≤r} σᵢ² / Σ σᵢ² of the residual matrix (exact SVD); 1 for r ≥ rank.
+
+    ``nan`` for a zero matrix and for an empty one (no rows). Non-finite entries raise ``ValueError`` (finite).
+    The ratio is scale invariant: when Σσᵢ² would overflow or underflow (σ₁ above about 1e154 or below about
+    1e-145) the singular values are divided by σ₁ first, so a nonzero matrix never gives ``nan``; ordinary magnitudes are
+    computed unscaled, exactly as Σ_{i≤r} σᵢ² / Σ σᵢ².
+    """
     if r < 0:
         raise ValueError("r must be >= 0")
     s = singular_values(residual)
-    tot = float(np.sum(s * s))
-    if tot == 0.0:
+    with np.errstate(over="ignore", under="ignore"):
+        tot = float(np.sum(s * s))
+    if _ordinary_energy(tot):
+        return float(np.sum(s[:r] ** 2) / tot)
+    if s.size == 0 or s[0] == 0.0:  # descending: s[0] = σ₁ = 0 iff E = 0
         return float("nan")
-    return float(np.sum(s[:r] ** 2) / tot)
+    p = s / s[0]
+    return float(np.sum(p[:r] ** 2) / np.sum(p * p))
 
 
 def gamma_r_of_basis(residual: ArrayLike, V: ArrayLike) -> float:
-    """‖E V‖_F² / ‖E‖_F² for a basis V with orthonormal columns (any subspace, not only the optimal one)."""
+    """‖E V‖_F² / ‖E‖_F² for a basis V with orthonormal columns (any subspace, not only the optimal one).
+
+    ``nan`` for a zero (or empty) E; non-finite E raises ``ValueError``. Like :func:`gamma_r`, E is divided by
+    its largest magnitude first only when ‖E‖_F² would overflow or underflow.
+    """
     E = _mat(residual)
     V = np.asarray(V, dtype=np.float64)
-    tot = float(np.sum(E * E))
-    if tot == 0.0:
-        return float("nan")
+    with np.errstate(over="ignore", under="ignore"):
+        tot = float(np.sum(E * E))
+    if not _ordinary_energy(tot):
+        m = float(np.max(np.abs(E), initial=0.0))
+        if m == 0.0:
+            return float("nan")
+        E = E / m
+        tot = float(np.sum(E * E))
     return float(np.sum((E @ V) ** 2) / tot)
 
 
@@ -171,10 +199,30 @@ def rank_r_correct(K: ArrayLike, V: ArrayLike, *, alpha: Literal["l1", "norm"] =
 
 
 def recovered_energy_fraction(K: ArrayLike, K_hat: ArrayLike) -> float:
-    """1 − Σ‖kᵢ − k̂ᵢ‖² / Σ‖kᵢ‖² (computed directly)."""
+    """1 − Σ‖kᵢ − k̂ᵢ‖² / Σ‖kᵢ‖² (computed directly).
+
+    ``K_hat`` must have K's shape (no broadcasting); both must be finite (``ValueError`` otherwise). ``nan`` when K
+    is all zero or empty (there is no energy to recover), whatever K_hat is. When a sum of squares would overflow
+    or underflow, both matrices are divided by K's largest magnitude first (the ratio is scale invariant), so
+    the result stays finite unless the error energy exceeds K's by more than the float range (then ``-inf``);
+    ordinary magnitudes are computed unscaled.
+    """
     K = _mat(K)
     Kh = _mat(K_hat)
-    return float(1.0 - np.sum((K - Kh) ** 2) / np.sum(K * K))
+    if K.shape != Kh.shape:
+        raise ValueError(f"recovered_energy_fraction: shape mismatch, K_hat {Kh.shape} vs K {K.shape} "
+                         "(K_hat must have K's shape; no broadcasting)")
+    with np.errstate(over="ignore", under="ignore"):
+        num = np.sum((K - Kh) ** 2)
+        den = np.sum(K * K)
+    if _ordinary_energy(float(den)) and math.isfinite(float(num)):
+        return float(1.0 - num / den)
+    m = float(np.max(np.abs(K), initial=0.0))
+    if m == 0.0:
+        return float("nan")
+    with np.errstate(over="ignore", under="ignore"):
+        K, Kh = K / m, Kh / m  # Σ(K/m)² ≥ 1: the denominator is now safe; an overflowing numerator means −inf
+        return float(1.0 - np.sum((K - Kh) ** 2) / np.sum(K * K))
 
 
 def topk_sparsify(X: ArrayLike, k: int) -> NDArray[np.float64]:

@@ -63,12 +63,18 @@ def fwht(x: ArrayLike) -> NDArray[np.float64]:
     """Orthonormal fast Walsh–Hadamard transform along the last axis (Sylvester order), O(d log d).
 
     ``fwht(x) = x @ H.T / √d = x @ H / √d`` with ``H`` the Sylvester Hadamard matrix (symmetric); it is an
-    involution. The last axis must have a power-of-two length.
+    involution. The last axis must have a power-of-two length; a 0-d scalar (no vector axis) and non-finite
+    input (nan/inf, for which the transform would mix nan into every coordinate) raise ``ValueError``. An empty
+    batch (shape ``(0, d)``) gives an empty result.
     """
     a = np.array(x, dtype=np.float64, copy=True)
+    if a.ndim == 0:
+        raise ValueError("fwht needs vectors along a last axis of power-of-two length, got a 0-d scalar")
     d = a.shape[-1]
     if not is_power_of_two(d):
         raise ValueError(f"fwht needs a power-of-two length, got {d}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("fwht: input must be finite (no nan/inf)")
     lead = a.shape[:-1]
     a = a.reshape(-1, d)
     h = 1

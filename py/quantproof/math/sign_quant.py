@@ -128,8 +128,13 @@ def moment_ratio(K: ArrayLike) -> NDArray[np.float64]:
 
 
 def pooled_moment_ratio(K: ArrayLike) -> float:
-    """β of all coordinates pooled: ``(mean |K|)² / mean K²`` over every entry; ``nan`` if all are zero."""
+    """β of all coordinates pooled: ``(mean |K|)² / mean K²`` over every entry.
+
+    ``nan`` if all are zero, and for an empty set (no vectors: both means are 0/0).
+    """
     a = _rows(K)
+    if a.size == 0:
+        return float("nan")
     m = float(np.max(np.abs(a)))
     if m == 0.0:
         return float("nan")
@@ -144,9 +149,12 @@ def energy_weighted_moment_ratio(K: ArrayLike) -> float:
 
     This is the β₁ᵦ for which β_eff = 1 − (1−β₁ᵦ)(1−γ_r) is an exact energy identity (see ``lowrank``). By
     Cauchy–Schwarz it is ≥ :func:`pooled_moment_ratio` (equality iff all rows have the same ℓ1 norm).
+    ``nan`` if all rows are zero, and for an empty set (no vectors: 0/0), like :func:`pooled_moment_ratio`.
     """
     a = _rows(K)
     a = a.reshape(-1, a.shape[-1])
+    if a.shape[0] == 0:
+        return float("nan")
     m = float(np.max(np.abs(a)))
     if m == 0.0:
         return float("nan")

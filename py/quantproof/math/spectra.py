@@ -34,10 +34,15 @@ __all__ = [
 
 def covariance_spectrum(X: ArrayLike, center: bool = True, ddof: int = 0) -> NDArray[np.float64]:
     """Eigenvalues (descending, clipped at 0) of the (n×d) data's covariance Xcᵀ Xc / (n − ddof)
-    (``center=False``: the second-moment matrix XᵀX / (n − ddof))."""
+    (``center=False``: the second-moment matrix XᵀX / (n − ddof)).
+
+    Non-finite data (nan/inf) raise ``ValueError`` (the SVD would fail or return garbage), as do too few rows.
+    """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError("X must be (n, d)")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("covariance_spectrum: data must be finite (no nan/inf)")
     n = X.shape[0]
     if n - ddof <= 0:
         raise ValueError("not enough rows")
@@ -50,8 +55,13 @@ def covariance_spectrum(X: ArrayLike, center: bool = True, ddof: int = 0) -> NDA
 
 
 def participation_ratio(eigs: ArrayLike) -> float:
-    """(Σλ)² / Σλ² (nan if all zero). Scale invariant; 1 ≤ PR ≤ number of nonzero eigenvalues."""
+    """(Σλ)² / Σλ² (nan if all zero or empty). Scale invariant; 1 ≤ PR ≤ number of nonzero eigenvalues.
+
+    Eigenvalues must be finite and >= 0 (``ValueError`` otherwise: a nan or inf eigenvalue has no defined PR).
+    """
     lam = np.asarray(eigs, dtype=np.float64)
+    if not np.all(np.isfinite(lam)):
+        raise ValueError("participation_ratio: eigenvalues must be finite (no nan/inf)")
     if np.any(lam < 0):
         raise ValueError("eigenvalues must be >= 0")
     m = lam.max(initial=0.0)
