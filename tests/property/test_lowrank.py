@@ -170,6 +170,48 @@ def test_streamed_gamma_r_equals_exact(E, r, sizes):
     assert gamma_r_of_basis(E, V) == pytest.approx(gamma_r(E, r), abs=1e-8)
 
 
+def test_streamed_gram_runs_one_eigh_per_state_of_the_gram(monkeypatch):
+    """γ_r for many r and the top-r basis cost one eigh; adding rows (or editing G in place) recomputes it; the
+    values are those of an accumulator that never cached."""
+    calls = []
+    real_eigh = np.linalg.eigh
+
+    def counting_eigh(a, *args, **kwargs):
+        calls.append(a.shape)
+        return real_eigh(a, *args, **kwargs)
+
+    rng = np.random.default_rng(7)
+    E = rng.standard_normal((40, 6)) * rng.uniform(0.1, 2.0, 6)
+
+    def fresh(*chunks):  # before the counter is installed: new accumulators, the same chunks, nothing reused
+        def acc():
+            a = StreamedGram(6)
+            for c in chunks:
+                a.add(c)
+            return a
+        return [acc().gamma_r(r) for r in range(7)], acc().top_r_basis(3)
+
+    want_head, basis_head = fresh(E[:10], E[10:25])
+    want_all, basis_all = fresh(E[:10], E[10:25], E[25:])
+    monkeypatch.setattr(np.linalg, "eigh", counting_eigh)
+    acc = StreamedGram(6)
+    acc.add(E[:10])
+    acc.add(E[10:25])
+    assert [acc.gamma_r(r) for r in range(7)] == want_head
+    b = acc.top_r_basis(3)
+    assert np.array_equal(b, basis_head) and len(calls) == 1
+    b[:] = 0.0  # the caller's copy: the cache is untouched
+    w, U = acc.eigh()
+    w[:] = 0.0
+    assert [acc.gamma_r(r) for r in range(7)] == want_head and np.array_equal(acc.top_r_basis(3), basis_head)
+    assert len(calls) == 1
+    acc.add(E[25:])
+    assert [acc.gamma_r(r) for r in range(7)] == want_all and np.array_equal(acc.top_r_basis(3), basis_all)
+    assert len(calls) == 2
+    acc.G *= 4.0  # edited in place: the cached decomposition no longer belongs to G
+    assert acc.gamma_r(2) == pytest.approx(want_all[2], abs=1e-12) and len(calls) == 3
+
+
 def test_bit_costs():
     assert one_bit_bits_per_coordinate(128) == pytest.approx(1 + 16 / 128)
     d = 128

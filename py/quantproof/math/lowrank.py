@@ -108,12 +108,18 @@ def gamma_r_of_basis(residual: ArrayLike, V: ArrayLike) -> float:
 
 
 class StreamedGram:
-    """Accumulates G = Σ_b E_bᵀ E_b (d×d, float64) over row blocks; γ_r and the top-r basis are exact from G."""
+    """Accumulates G = Σ_b E_bᵀ E_b (d×d, float64) over row blocks; γ_r and the top-r basis are exact from G.
+
+    The eigendecomposition of G is computed once and reused by :meth:`gamma_r`, :meth:`top_r_basis` and
+    :meth:`eigh` until G changes (:meth:`add`), so γ_r for several r costs one ``eigh``.
+    """
 
     def __init__(self, d: int) -> None:
         self.d = d
         self.G = np.zeros((d, d), dtype=np.float64)
         self.rows = 0
+        self._eig: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        self._eig_of: NDArray[np.float64] | None = None  # the G the cached decomposition belongs to
 
     def add(self, block: ArrayLike) -> None:
         B = np.asarray(block, dtype=np.float64)
@@ -123,21 +129,35 @@ class StreamedGram:
             raise ValueError(f"block has {B.shape[1]} columns, expected {self.d}")
         self.G += B.T @ B
         self.rows += B.shape[0]
+        self._eig = self._eig_of = None
+
+    def _decomposition(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The (cached) eigendecomposition of G: one ``eigh`` per state of G, however many r are asked for.
+
+        :meth:`add` drops the cache; a G changed in place by a caller (it is a public attribute) is caught by
+        comparing with the copy the cache was computed from (O(d²), against the O(d³) of ``eigh``).
+        """
+        if self._eig is None or self._eig_of is None or not np.array_equal(self._eig_of, self.G):
+            w, U = np.linalg.eigh((self.G + self.G.T) / 2)
+            order = np.argsort(w)[::-1]
+            self._eig = (np.clip(w[order], 0.0, None), U[:, order])
+            self._eig_of = self.G.copy()
+        return self._eig
 
     def eigh(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        w, U = np.linalg.eigh((self.G + self.G.T) / 2)
-        order = np.argsort(w)[::-1]
-        return np.clip(w[order], 0.0, None), U[:, order]
+        """Eigenvalues of G (descending, clipped at 0) and their eigenvectors (columns); fresh copies each call."""
+        w, U = self._decomposition()
+        return w.copy(), U.copy()
 
     def gamma_r(self, r: int) -> float:
-        w, _ = self.eigh()
+        w, _ = self._decomposition()
         tot = float(np.trace(self.G))
         if tot == 0.0:
             return float("nan")
         return float(np.sum(w[:r]) / tot)
 
     def top_r_basis(self, r: int) -> NDArray[np.float64]:
-        return self.eigh()[1][:, :r]
+        return self._decomposition()[1][:, :r].copy()
 
 
 def gamma_r_streamed(chunks: Iterable[ArrayLike], r: int, d: int | None = None) -> float:
