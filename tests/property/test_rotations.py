@@ -24,7 +24,7 @@ from quantproof.math.rotations import (
     mean_one_bit_cosine,
     train_test_lift,
 )
-from quantproof.math.sign_quant import ISOTROPIC_COSINE_FLOOR, expected_haar_one_bit_cosine, one_bit_cosine
+from quantproof.math.sign_quant import ISOTROPIC_COSINE_FLOOR, expected_haar_one_bit_cosine, one_bit_cosine, sgn
 
 FLOOR = ISOTROPIC_COSINE_FLOOR
 
@@ -253,3 +253,36 @@ def test_learned_rotation_recovers_a_hidden_sign_lattice():
     best = max(train_test_lift(K, center=False, iters=40, rng=s)["learned"] for s in range(4))
     assert best > 0.99
     assert mean_one_bit_cosine(K) < 0.95
+
+
+def _fit_l1_rotation_plain(K, *, center, iters, rng, normalize_rows):
+    """The ITQ alternation written out plainly, V̂Rᵀ recomputed for the codes and again for the history (as
+    ``fit_l1_rotation`` first did): the library computes it once per iteration and must give the same bits."""
+    K = np.asarray(K, dtype=np.float64)
+    mean = K.mean(axis=0) if center else None
+    V = K - mean if center else K
+    if normalize_rows:
+        n = np.linalg.norm(V, axis=-1, keepdims=True)
+        V = V[n[:, 0] > 0] / n[n[:, 0] > 0]
+    R = haar_orthogonal(K.shape[1], rng)
+    hist = [mean_one_bit_cosine(V @ R.T)]
+    for _ in range(iters):
+        B = sgn(V @ R.T)
+        U, _, Wt = np.linalg.svd(B.T @ V)
+        R = U @ Wt
+        hist.append(mean_one_bit_cosine(V @ R.T))
+    return R, mean, hist
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("center", [False, True])
+@pytest.mark.parametrize("normalize_rows", [True, False])
+def test_fit_l1_rotation_is_bit_identical_to_the_plain_alternation(seed, center, normalize_rows):
+    rng = np.random.default_rng(100 + seed)
+    K = rng.standard_normal((70, 16)) * rng.uniform(0.1, 3, 16) + rng.standard_normal(16)
+    K[3] = 0.0  # a zero row (dropped when rows are normalised)
+    rot = fit_l1_rotation(K, center=center, iters=12, rng=seed, normalize_rows=normalize_rows)
+    R, mean, hist = _fit_l1_rotation_plain(K, center=center, iters=12, rng=seed, normalize_rows=normalize_rows)
+    assert np.array_equal(rot.R, R)
+    assert rot.history == hist
+    assert (rot.mean is None and mean is None) or np.array_equal(rot.mean, mean)

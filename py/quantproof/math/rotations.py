@@ -199,11 +199,13 @@ def fit_l1_rotation(
     if Vh.shape[0] == 0:
         raise ValueError("no nonzero training rows")
     R = haar_orthogonal(d, rng) if init == "haar" else np.eye(d)
-    hist = [mean_one_bit_cosine(Vh @ R.T)]
+    Y = Vh @ R.T                             # the rotated rows V̂Rᵀ, computed once per R
+    hist = [mean_one_bit_cosine(Y)]
     for _ in range(iters):
-        B = sgn(Vh @ R.T)                    # best codes for R
+        B = sgn(Y)                           # best codes for R
         R = _procrustes(B.T @ Vh)            # best R for the codes: max tr(Bᵀ V̂ Rᵀ) = ⟨Bᵀ V̂, R⟩
-        hist.append(mean_one_bit_cosine(Vh @ R.T))
+        Y = Vh @ R.T                         # used for the history now and for the codes of the next iteration
+        hist.append(mean_one_bit_cosine(Y))
     return LearnedRotation(R=R, mean=mean, history=hist)
 
 
