@@ -9,6 +9,10 @@ import QuantProof.LastMile
 import QuantProof.LowRank
 import QuantProof.Lattice
 import QuantProof.Memory
+import QuantProof.Gauge
+import QuantProof.Spectral
+import QuantProof.GeneralizedGaussian
+import QuantProof.Blend
 
 /-!
 # QuantProof — the trusted Lean target

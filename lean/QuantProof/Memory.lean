@@ -68,6 +68,32 @@ theorem bpc_eq (loss c : ℝ) : bpc loss c = loss / c * (Real.log 2)⁻¹ := by
   unfold bpc
   ring
 
+/-- Bits per character of a scored text from its totals: `totalNats` nats of negative log-likelihood
+over `nChars` characters is `totalNats / ln 2` bits, i.e. `totalNats / (ln 2 · nChars)` bits per
+character. -/
+def bitsPerChar (totalNats nChars : ℝ) : ℝ := totalNats / (Real.log 2 * nChars)
+
+/-- Claim `s001_bpc_formula` (seed 001, "bpc calculation: loss / (ln(2) x average token length)"):
+for a text of `T > 0` tokens and `C > 0` characters scored with total loss `L` nats, the bits per
+character equal `bpc (L / T) (C / T)`: the mean loss per token over `ln 2` times the mean characters
+per token, both means taken over the same scored text
+(`quantproof.subjects.bpc.bpc_from_loss`). -/
+theorem bpc_formula {L T C : ℝ} (hT : 0 < T) (hC : 0 < C) :
+    bitsPerChar L C = bpc (L / T) (C / T) := by
+  have hl : 0 < Real.log 2 := Real.log_pos one_lt_two
+  unfold bitsPerChar bpc
+  rw [div_eq_div_iff (mul_pos hl hC).ne' (mul_pos hl (div_pos hC hT)).ne']
+  ring
+
+/-- Using an assumed characters-per-token `c'` instead of the measured `c` rescales the bpc by
+`c / c'` (why seed 001's assumed token lengths make its bpc comparison unreliable). -/
+theorem bpc_rescale (L : ℝ) {c c' : ℝ} (hc : 0 < c) (hc' : 0 < c') :
+    bpc L c' = c / c' * bpc L c := by
+  have hl : 0 < Real.log 2 := Real.log_pos one_lt_two
+  unfold bpc
+  rw [div_mul_div_comm, div_eq_div_iff (mul_pos hl hc').ne' (mul_pos hc' (mul_pos hl hc)).ne']
+  ring
+
 /-- Seed 001, "an order of magnitude better text compression (bpc 0.115–0.129 vs 0.742)",
 refutation with the seed's own inputs: TinyStories-33M loss `1.8 = 9/5` at `3.5 = 7/2`
 characters per token, Leech-Lila loss `0.4018 = 2009/5000` and E8-LILA loss `0.36 = 9/25` at

@@ -4,7 +4,7 @@ Copyright (c) QuantProof contributors.
 import QuantProof.SignQuant
 
 /-!
-# OPEN — corrected `iid_coord_moment_ratio_floor` (seed 003 §1)
+# OPEN — corrected `iid_coord_moment_ratio_floor` (seed 003 §1) and `one_bit_residual_floor` (§2)
 
 NOT imported by `QuantProof`; `sorry` is allowed here only. `lake build QuantProofOpen` builds it.
 
@@ -34,6 +34,25 @@ theorem iid_coord_moment_ratio_floor_corrected {Ω : Type*} [MeasurableSpace Ω]
     (hpos : 0 < ∫ ω, K 0 ω ^ 2 ∂P) :
     ∀ᵐ ω ∂P, Tendsto (fun d : ℕ => QuantProof.cosSignQuant (fun i : Fin (d + 1) => K i ω)) atTop
       (𝓝 ((∫ ω, |K 0 ω| ∂P) / Real.sqrt (∫ ω, K 0 ω ^ 2 ∂P))) := by
+  sorry
+
+/-- Claim `one_bit_residual_floor` (seed 003 §2): for pairwise independent, identically distributed
+coordinates in `L²` (not a.s. zero), the residual energy fraction of the 1-bit quantizer with the
+least-squares scale, `‖k − Q(k)‖² / ‖k‖²`, converges almost surely to `1 − β` with
+`β = (E|K₀|)² / E K₀²`. OPEN: proof not formalised. It follows from
+`iid_coord_moment_ratio_floor_corrected` (`cos θ → √β`), the exact identity
+`QuantProof.residual_energy_formula` (`‖k − Q(k)‖²/‖k‖² = 1 − cos² θ_k` for `k ≠ 0`) and the fact
+that `k ≠ 0` eventually almost surely (strong law for `K_i²`). -/
+theorem one_bit_residual_floor_limit {Ω : Type*} [MeasurableSpace Ω] {P : Measure Ω}
+    [IsProbabilityMeasure P] (K : ℕ → Ω → ℝ) (hmeas : ∀ i, Measurable (K i))
+    (hindep : Pairwise fun i j => IndepFun (K i) (K j) P)
+    (hident : ∀ i, IdentDistrib (K i) (K 0) P P) (hL2 : MemLp (K 0) 2 P)
+    (hpos : 0 < ∫ ω, K 0 ω ^ 2 ∂P) :
+    ∀ᵐ ω ∂P, Tendsto (fun d : ℕ =>
+        QuantProof.sqNorm ((fun i : Fin (d + 1) => K i ω) -
+            QuantProof.signQuant (fun i : Fin (d + 1) => K i ω)) /
+          QuantProof.sqNorm (fun i : Fin (d + 1) => K i ω)) atTop
+      (𝓝 (1 - (∫ ω, |K 0 ω| ∂P) ^ 2 / ∫ ω, K 0 ω ^ 2 ∂P)) := by
   sorry
 
 end QuantProofOpen
