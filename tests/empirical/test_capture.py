@@ -93,3 +93,125 @@ def test_smollm2_capture_rope_consistent(tmp_path):
     first = cap.positions == 0
     np.testing.assert_allclose(cap.arrays["k_post_rope"][:, :, first], cap.arrays["k_pre_rope"][:, :, first],
                                atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# SmolLM2: the preallocated capture path against a straightforward one, and the RoPE consistency check
+
+
+def _smollm2_docs(n=2):
+    from quantproof.capture import models as M
+
+    try:
+        model, tok, info = M.load_smollm2(device="cpu", dtype="float32")
+    except MeasurementUnavailable as exc:
+        pytest.skip(str(exc))
+    docs = C.split_documents(C.load_corpus()).calibration[:n]
+    return model, tok, info, docs
+
+
+def _straightforward_capture(model, tok, info, docs, max_tokens):
+    """Reference: per document, every layer stacked, lists concatenated at the end (what the capture did before)."""
+    import torch
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+    from quantproof.capture.hooks import _cache_keys
+
+    base = model.model
+    cfg = info.config
+    L, H, KV, hd = cfg["n_layers"], cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"]
+    grabbed = {}
+    hooks = []
+    for li, layer in enumerate(base.layers):
+        hooks.append(layer.self_attn.k_proj.register_forward_hook(
+            lambda m, i, o, li=li: grabbed.__setitem__(("k", li), o)))
+        hooks.append(layer.self_attn.q_proj.register_forward_hook(
+            lambda m, i, o, li=li: grabbed.__setitem__(("q", li), o)))
+    store = {k: [] for k in ("k_post_rope", "k_pre_rope", "q_pre_rope", "q_post_rope", "hidden")}
+    doc_index, positions, errs = [], [], []
+    try:
+        with torch.no_grad():
+            for di, d in enumerate(docs):
+                x = tok(d.text, return_tensors="pt", truncation=True, max_length=max_tokens)["input_ids"]
+                T = x.shape[1]
+                out = base(input_ids=x, use_cache=True, output_hidden_states=True)
+                cos, sin = base.rotary_emb(torch.zeros(1, T, hd), torch.arange(T)[None])
+                per = {k: [] for k in store if k != "hidden"}
+                for li in range(L):
+                    k_pre = grabbed[("k", li)].view(1, T, KV, hd).transpose(1, 2)
+                    q_pre = grabbed[("q", li)].view(1, T, H, hd).transpose(1, 2)
+                    k_cached = _cache_keys(out.past_key_values, li)
+                    k_rot, _ = apply_rotary_pos_emb(k_pre, k_pre, cos, sin)
+                    q_rot, _ = apply_rotary_pos_emb(q_pre, q_pre, cos, sin)
+                    errs.append(float((k_rot - k_cached).abs().max()))
+                    per["k_post_rope"].append(k_cached[0])
+                    per["k_pre_rope"].append(k_pre[0])
+                    per["q_pre_rope"].append(q_pre[0])
+                    per["q_post_rope"].append(q_rot[0])
+                for k, v in per.items():
+                    store[k].append(torch.stack(v).numpy())
+                store["hidden"].append(torch.stack([h[0] for h in out.hidden_states]).numpy())
+                doc_index.append(np.full(T, di, dtype=np.int32))
+                positions.append(np.arange(T, dtype=np.int32))
+    finally:
+        for h in hooks:
+            h.remove()
+    arrays = {k: np.concatenate(v, axis=-2) for k, v in store.items()}
+    return arrays, np.concatenate(doc_index), np.concatenate(positions), max(errs)
+
+
+@pytest.mark.slow
+def test_smollm2_preallocated_capture_equals_straightforward_capture():
+    from quantproof.capture.hooks import CAUSAL_KINDS, _capture_causal
+
+    model, tok, info, docs = _smollm2_docs(2)
+    ref, ref_di, ref_pos, ref_err = _straightforward_capture(model, tok, info, docs, 24)
+    got, di, pos, meta = _capture_causal(model, tok, info, list(CAUSAL_KINDS), docs, 24)
+    np.testing.assert_array_equal(di, ref_di)
+    np.testing.assert_array_equal(pos, ref_pos)
+    assert set(got) == set(CAUSAL_KINDS)
+    for k in CAUSAL_KINDS:
+        assert got[k].dtype == np.float32 and got[k].flags.c_contiguous, k
+        np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
+    assert meta["rope_check_layers"] == [0, 15, 29]
+    assert meta["rope_check_max_abs_err"] <= ref_err + 1e-7
+    # kinds asked for alone: only they are returned, with the same values
+    for kinds in (["k_post_rope"], ["hidden"], ["q_post_rope"], ["k_pre_rope", "hidden"]):
+        alone, _, _, _ = _capture_causal(model, tok, info, kinds, docs, 24)
+        assert set(alone) == set(kinds)
+        for k in kinds:
+            np.testing.assert_array_equal(alone[k], ref[k], err_msg=f"{k} of {kinds}")
+
+
+@pytest.mark.slow
+def test_smollm2_rope_check_catches_a_wrong_rotation(monkeypatch):
+    from quantproof.capture import hooks as Hk
+
+    model, tok, info, docs = _smollm2_docs(1)
+    real = Hk._rotary_cos_sin
+    # an off-by-one position in the capture's own rotation (cache and model untouched)
+    monkeypatch.setattr(Hk, "_rotary_cos_sin", lambda base, pos, hd, dt: real(base, pos + 1, hd, dt))
+    with pytest.raises(RuntimeError, match="RoPE convention"):
+        Hk._capture_causal(model, tok, info, ["k_post_rope"], docs, 16)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layer", [0, 15, 29])
+def test_smollm2_rope_check_catches_a_mismatch_on_each_checked_layer(layer):
+    from quantproof.capture import hooks as Hk
+
+    model, tok, info, docs = _smollm2_docs(1)
+    assert layer in Hk.rope_check_layers(info.config["n_layers"])
+
+    def corrupt(module, args, out):   # the cached keys of one layer no longer match its rotated k_proj output
+        Hk._cache_keys(out.past_key_values, layer)[0, 0, 3, 5] += 0.5
+
+    h = model.model.register_forward_hook(corrupt)
+    try:
+        with pytest.raises(RuntimeError, match=f"layer {layer};"):
+            Hk._capture_causal(model, tok, info, ["hidden"], docs, 16)
+    finally:
+        h.remove()
+    _, _, _, meta = Hk._capture_causal(model, tok, info, ["hidden"], docs, 16)   # hook removed: passes again
+    assert meta["rope_check_max_abs_err"] < 1e-4
+

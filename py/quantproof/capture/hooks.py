@@ -5,7 +5,8 @@ Kinds (per model family):
 * causal LM (Llama-like, e.g. SmolLM2): ``k_post_rope`` (the K-cache as cached, after RoPE, read back from the
   model's ``DynamicCache``), ``k_pre_rope`` (``k_proj`` output), ``q_pre_rope`` (``q_proj`` output),
   ``q_post_rope`` (``q_pre_rope`` rotated with the model's own ``rotary_emb``/``apply_rotary_pos_emb``; the same
-  rotation applied to ``k_pre_rope`` is checked against the cache and the max error recorded in ``meta``),
+  rotation applied to ``k_pre_rope`` is checked against the cache on the first, middle and last layer, listed in
+  ``meta["rope_check_layers"]``, and the max error recorded in ``meta``),
   ``hidden`` (``output_hidden_states``: embeddings + every layer's output, ``n_layers + 1`` entries).
 * encoder (BERT-like, e.g. MiniLM): ``keys`` / ``queries`` (``attention.self.key``/``query`` outputs, per head),
   ``hidden``.
@@ -268,7 +269,32 @@ def _tokenize(tok, text: str, max_tokens: int, device):
     return {k: v.to(device) for k, v in enc.items()}
 
 
+def rope_check_layers(n_layers: int) -> list[int]:
+    """Layers whose cached keys are checked against ``k_pre_rope`` rotated by the capture: first, middle, last.
+
+    The rotary embedding is one module shared by all layers (``model.model.rotary_emb``), so a convention mismatch
+    shows on any layer; checking three keeps the check off the capture's critical path (all 30 layers of SmolLM2
+    cost ~2 % of a forward pass).
+    """
+    return sorted({0, n_layers // 2, n_layers - 1}) if n_layers > 0 else []
+
+
+def _rotary_cos_sin(base, positions, head_dim: int, dtype):
+    """(cos, sin) of the model's own rotary embedding at ``positions`` ((1, T) int tensor)."""
+    import torch
+
+    dummy = torch.zeros(1, positions.shape[-1], head_dim, device=positions.device, dtype=dtype)
+    return base.rotary_emb(dummy, positions)
+
+
 def _capture_causal(model, tok, info, kinds, docs, max_tokens):
+    """One forward pass per document; each requested kind is copied once into a preallocated float32 array.
+
+    Per-head kinds are written as ``(n_layers, n_heads, n_tokens, head_dim)`` slices, ``hidden`` as
+    ``(n_layers + 1, n_tokens, hidden_size)`` slices (``copy_`` into a tensor sharing the numpy array's memory: one
+    copy, dtype conversion and device transfer included). Kinds not requested are neither hooked nor computed,
+    except ``k_proj`` on the :func:`rope_check_layers`, which the RoPE consistency check needs.
+    """
     import torch
 
     try:
@@ -278,69 +304,96 @@ def _capture_causal(model, tok, info, kinds, docs, max_tokens):
     base = model.model
     cfg = info.config
     L, H, KV, hd = cfg["n_layers"], cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"]
-    dev = next(model.parameters()).device
+    param = next(model.parameters())
+    dev, pdtype = param.device, param.dtype
     want = set(kinds)
-    need_pre_k = True  # always: k_proj output is used for the RoPE consistency check
+    check = rope_check_layers(L)
+    k_layers = set(range(L)) if "k_pre_rope" in want else set(check)   # layers whose k_proj output is grabbed
     need_q = bool(want & {"q_pre_rope", "q_post_rope"})
-    store: dict[str, list] = {k: [] for k in kinds}
-    doc_index, positions = [], []
+    need_rope = need_q or bool(check)
+
+    # tokenize first: the total token count sizes the output arrays
+    ids = [_tokenize(tok, d.text, max_tokens, dev)["input_ids"] for d in docs]
+    lengths = [int(x.shape[1]) for x in ids]
+    n = sum(lengths)
+    heads = {"k_post_rope": KV, "k_pre_rope": KV, "q_pre_rope": H, "q_post_rope": H}
+    # Allocated by torch, returned as numpy views of the same memory: copy_ into ``dst`` fills ``arrays``. Not
+    # np.empty: numpy madvises large arrays for transparent huge pages, and faulting in fresh huge pages (kernel
+    # compaction) was measured at 2-4x the cost of 4 KiB pages for these 50-150 MB outputs on the 2-core CPU box.
+    dst: dict[str, torch.Tensor] = {}
+    for k in kinds:
+        shape = (L + 1, n, cfg["hidden_size"]) if k == "hidden" else (L, heads[k], n, hd)
+        dst[k] = torch.empty(shape, dtype=torch.float32)
+    arrays = {k: t.numpy() for k, t in dst.items()}
+    doc_index = np.empty(n, dtype=np.int32)
+    positions = np.empty(n, dtype=np.int32)
+
     grabbed: dict[tuple[str, int], torch.Tensor] = {}
     hooks = []
     for li, layer in enumerate(base.layers):
         att = layer.self_attn
-        if need_pre_k:
+        if li in k_layers:
             hooks.append(att.k_proj.register_forward_hook(
                 lambda m, i, o, li=li: grabbed.__setitem__(("k", li), o.detach())))
         if need_q:
             hooks.append(att.q_proj.register_forward_hook(
                 lambda m, i, o, li=li: grabbed.__setitem__(("q", li), o.detach())))
-    max_rope_err = 0.0
+    rope_err = {li: 0.0 for li in check}
+    off = 0
     try:
         with torch.no_grad():
-            for di, d in enumerate(docs):
-                enc = _tokenize(tok, d.text, max_tokens, dev)
-                T = enc["input_ids"].shape[1]
+            for di, (x, T) in enumerate(zip(ids, lengths)):
                 grabbed.clear()
-                out = base(input_ids=enc["input_ids"], use_cache=True, output_hidden_states="hidden" in want)
-                pos = torch.arange(T, device=dev)[None]
-                dummy = torch.zeros(1, T, hd, device=dev, dtype=next(model.parameters()).dtype)
-                cos, sin = base.rotary_emb(dummy, pos)
+                out = base(input_ids=x, use_cache=True, output_hidden_states="hidden" in want)
+                sl = slice(off, off + T)
+                doc_index[sl] = di
+                positions[sl] = np.arange(T, dtype=np.int32)
+                if need_rope:
+                    cos, sin = _rotary_cos_sin(base, torch.arange(T, device=dev)[None], hd, pdtype)
                 cache = out.past_key_values
-                per_layer = {k: [] for k in kinds}
                 for li in range(L):
-                    k_pre = grabbed[("k", li)].view(1, T, KV, hd).transpose(1, 2)   # (1, KV, T, hd)
-                    k_cached = _cache_keys(cache, li)                              # (1, KV, T, hd)
-                    k_rot, _ = apply_rotary_pos_emb(k_pre, k_pre, cos, sin)
-                    max_rope_err = max(max_rope_err, float((k_rot - k_cached).abs().max()))
-                    if "k_post_rope" in want:
-                        per_layer["k_post_rope"].append(k_cached[0])
-                    if "k_pre_rope" in want:
-                        per_layer["k_pre_rope"].append(k_pre[0])
+                    if li in k_layers:
+                        k_pre = grabbed[("k", li)].view(1, T, KV, hd).transpose(1, 2)   # (1, KV, T, hd)
+                        if "k_pre_rope" in want:
+                            dst["k_pre_rope"][li, :, sl].copy_(k_pre[0])
+                    if "k_post_rope" in want or li in rope_err:
+                        k_cached = _cache_keys(cache, li)                             # (1, KV, T, hd)
+                        if "k_post_rope" in want:
+                            dst["k_post_rope"][li, :, sl].copy_(k_cached[0])
+                        if li in rope_err:
+                            k_rot, _ = apply_rotary_pos_emb(k_pre, k_pre, cos, sin)
+                            rope_err[li] = max(rope_err[li], float((k_rot - k_cached).abs().max()))
                     if need_q:
-                        q_pre = grabbed[("q", li)].view(1, T, H, hd).transpose(1, 2)
+                        q_pre = grabbed[("q", li)].view(1, T, H, hd).transpose(1, 2)     # (1, H, T, hd)
                         if "q_pre_rope" in want:
-                            per_layer["q_pre_rope"].append(q_pre[0])
+                            dst["q_pre_rope"][li, :, sl].copy_(q_pre[0])
                         if "q_post_rope" in want:
                             q_rot, _ = apply_rotary_pos_emb(q_pre, q_pre, cos, sin)
-                            per_layer["q_post_rope"].append(q_rot[0])
-                for k in kinds:
-                    if k == "hidden":
-                        store[k].append(torch.stack([h[0] for h in out.hidden_states]).float().cpu().numpy())
-                    else:
-                        store[k].append(torch.stack(per_layer[k]).float().cpu().numpy())  # (L, heads, T, hd)
-                doc_index.append(np.full(T, di, dtype=np.int32))
-                positions.append(np.arange(T, dtype=np.int32))
+                            dst["q_post_rope"][li, :, sl].copy_(q_rot[0])
+                if "hidden" in want:
+                    hs = out.hidden_states
+                    if len(hs) != L + 1:
+                        raise RuntimeError(f"the model returned {len(hs)} hidden states, expected n_layers + 1 = "
+                                           f"{L + 1}")
+                    for li, h in enumerate(hs):
+                        dst["hidden"][li, sl].copy_(h[0])
+                del out, cache
+                off += T
     finally:
+        grabbed.clear()
         for h in hooks:
             h.remove()
-    arrays = {k: np.ascontiguousarray(np.concatenate(v, axis=-2)) for k, v in store.items()}
+    max_rope_err = max(rope_err.values(), default=0.0)
     meta = {"model": info.describe(), "model_sha256": info.sha256, "rope_check_max_abs_err": max_rope_err,
+            "rope_check_layers": check, "rope_check_abs_err_per_layer": {str(li): e for li, e in rope_err.items()},
             "bos_added": False, "max_tokens": max_tokens, "n_docs": len(docs),
             "quantization": info.quantization, "config": info.config}
     if max_rope_err > 1e-3:
-        raise RuntimeError(f"post-RoPE keys recomputed from k_proj differ from the cache by {max_rope_err:.2e}: "
-                           "the capture's RoPE convention does not match the model")
-    return arrays, np.concatenate(doc_index), np.concatenate(positions), meta
+        worst = max(rope_err, key=rope_err.get)
+        raise RuntimeError(f"post-RoPE keys recomputed from k_proj differ from the cache by {max_rope_err:.2e} "
+                           f"(layer {worst}; checked layers {check}): the capture's RoPE convention does not match "
+                           "the model")
+    return arrays, doc_index, positions, meta
 
 
 def _cache_keys(cache, layer: int):
