@@ -215,3 +215,45 @@ def test_smollm2_rope_check_catches_a_mismatch_on_each_checked_layer(layer):
     _, _, _, meta = Hk._capture_causal(model, tok, info, ["hidden"], docs, 16)   # hook removed: passes again
     assert meta["rope_check_max_abs_err"] < 1e-4
 
+
+# --------------------------------------------------------------------------------------------------------------
+# model-file integrity checks (what a file cut short says)
+
+
+@pytest.mark.parametrize("n_bytes, says", [(0, "ends inside its GGUF header"), (1000, "metadata entry"),
+                                           (1_785_000, "tensor info"), (2_000_000, "missing")])
+def test_check_gguf_names_the_file_and_where_it_was_cut(tmp_path, n_bytes, says):
+    from quantproof.capture import models as M
+
+    try:
+        src = M.smollm2_gguf_path()
+    except MeasurementUnavailable as exc:
+        pytest.skip(str(exc))
+    M.check_gguf(src)   # the shipped file is complete
+    p = tmp_path / "cut.gguf"
+    with open(src, "rb") as fh:
+        p.write_bytes(fh.read(n_bytes))
+    with pytest.raises(MeasurementUnavailable, match="truncated") as info:
+        M.check_gguf(p)
+    assert str(p) in str(info.value) and says in str(info.value)
+
+
+@pytest.mark.parametrize("n_bytes, says", [(5, "8-byte header-length"), (100, "inside its JSON header"),
+                                           (3_000_000, "missing")])
+def test_check_safetensors_names_the_file_and_what_is_wrong(tmp_path, n_bytes, says):
+    from quantproof.capture import models as M
+
+    try:
+        src = M.minilm_dir() / "model.safetensors"
+    except MeasurementUnavailable as exc:
+        pytest.skip(str(exc))
+    M.check_safetensors(src)
+    p = tmp_path / "model.safetensors"
+    with open(src, "rb") as fh:
+        p.write_bytes(fh.read(n_bytes))
+    with pytest.raises(MeasurementUnavailable) as info:
+        M.check_safetensors(p)
+    assert str(p) in str(info.value) and says in str(info.value)
+    p.write_bytes(src.read_bytes() + b"\0\0")
+    with pytest.raises(MeasurementUnavailable, match="2 bytes follow the last tensor"):
+        M.check_safetensors(p)

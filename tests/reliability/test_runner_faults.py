@@ -269,8 +269,6 @@ def test_gguf_of_garbage_gives_a_clear_message(tmp_path: Path) -> None:
     assert _clear_message(exc, p), repr(exc)
 
 
-@pytest.mark.xfail(strict=True, reason="capture/models.py: a GGUF cut inside its header raises a bare struct.error "
-                                       "that does not name the file (not MeasurementUnavailable/ValueError)")
 def test_gguf_cut_inside_its_header_gives_a_clear_message(gguf_source: Path, tmp_path: Path) -> None:
     p = _truncated_copy(gguf_source, tmp_path / "header.gguf", 1000)
     exc = _load_error("load_causal_lm", str(p))
@@ -292,8 +290,6 @@ def minilm_copy(tmp_path: Path) -> Path:
     return d
 
 
-@pytest.mark.xfail(strict=True, reason="capture/models.py: a truncated model.safetensors raises safetensors' "
-                                       "SafetensorError ('incomplete metadata') that does not name the file")
 def test_truncated_safetensors_gives_a_clear_message(minilm_copy: Path) -> None:
     _truncated_copy(models.minilm_dir() / "model.safetensors", minilm_copy / "model.safetensors", 3_000_000)
     exc = _load_error("load_encoder", str(minilm_copy))

@@ -11,6 +11,10 @@ Shipped models (no network, ``HF_HUB_OFFLINE=1``):
 User models: :func:`load_causal_lm` / :func:`load_encoder` take a local directory with ``config.json`` and
 ``*.safetensors`` (or a ``.gguf`` file). Pickle checkpoints are refused; nothing is downloaded.
 
+Before loading, the model files are checked for being complete (:func:`check_gguf`, :func:`check_safetensors`): a
+file cut short or corrupt raises ``MeasurementUnavailable`` naming the file and what is wrong, and errors of the
+readers themselves are reported with the file's name too.
+
 Every loader returns ``(model, tokenizer, ModelInfo)``; ``ModelInfo.files`` maps file labels to sha256 and is what
 capture caches are keyed on. Model files are registered in a measurement's provenance with ``ctx.use_file``.
 """
@@ -190,6 +194,178 @@ def _rope_theta(config) -> float | None:
     return float(theta) if theta is not None else None
 
 
+# --------------------------------------------------------------------------------------------------------------
+# file integrity: a model file cut short (an interrupted download or copy) is named, with what is wrong, before the
+# libraries that read it fail with their own errors (struct.error, SafetensorError) that name no file
+
+
+def check_safetensors(path: Path) -> None:
+    """Raise MeasurementUnavailable naming ``path`` unless it is a complete safetensors file.
+
+    Format: an 8-byte little-endian header length n, n bytes of JSON (``name -> {dtype, shape, data_offsets}``),
+    then the tensor data, which must end exactly where the largest ``data_offsets`` end says.
+    """
+    import json
+    import struct
+
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise MeasurementUnavailable(f"{path} is not a safetensors file: {size} bytes, shorter than the 8-byte "
+                                         "header-length field (the file is cut short or empty)")
+        (n,) = struct.unpack("<Q", head)
+        if 8 + n > size:
+            raise MeasurementUnavailable(f"{path} is truncated: it ends inside its JSON header (the header is {n} "
+                                         f"bytes, the file {size} bytes in all); re-copy the file")
+        raw = fh.read(n)
+    try:
+        header = json.loads(raw)
+        ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise MeasurementUnavailable(f"{path} is not a valid safetensors file: its header is not the expected "
+                                     f"JSON ({exc})") from None
+    need = 8 + n + max(ends, default=0)
+    if size < need:
+        raise MeasurementUnavailable(f"{path} is truncated: its header describes {need} bytes of header and tensor "
+                                     f"data, the file has {size} ({need - size} missing); re-copy the file")
+    if size > need:
+        raise MeasurementUnavailable(f"{path} is not a valid safetensors file: {size - need} bytes follow the last "
+                                     "tensor its header describes")
+
+
+_GGUF_SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}   # value type -> bytes
+_GGUF_STRING, _GGUF_ARRAY = 8, 9
+
+
+class _GGUFShort(Exception):
+    pass
+
+
+def check_gguf(path: Path) -> None:
+    """Raise MeasurementUnavailable naming ``path`` unless its GGUF header reads through and its tensor data is all
+    there (the header's tensor offsets and sizes against the file size). Reads versions 2 and 3 (those the gguf
+    reader reads), little-endian; a byte-swapped file is left to the reader.
+    """
+    import struct
+
+    size = path.stat().st_size
+    where = "the magic number"
+
+    with open(path, "rb", buffering=1 << 20) as fh:
+        def read(n: int) -> bytes:
+            b = fh.read(n)
+            if len(b) < n:
+                raise _GGUFShort
+            return b
+
+        def u32() -> int:
+            return struct.unpack("<I", read(4))[0]
+
+        def u64() -> int:
+            return struct.unpack("<Q", read(8))[0]
+
+        def string() -> bytes:
+            n = u64()
+            if n > size:
+                raise MeasurementUnavailable(f"{path} is not a valid GGUF file: a string length of {n} bytes in "
+                                             f"{where} exceeds the file size ({size} bytes)")
+            return read(n)
+
+        def skip_value(vtype: int) -> None:
+            if vtype in _GGUF_SCALAR:
+                read(_GGUF_SCALAR[vtype])
+            elif vtype == _GGUF_STRING:
+                string()
+            elif vtype == _GGUF_ARRAY:
+                etype, count = u32(), u64()
+                if etype in _GGUF_SCALAR:
+                    if count * _GGUF_SCALAR[etype] > size:
+                        raise _GGUFShort
+                    read(count * _GGUF_SCALAR[etype])
+                else:
+                    for _ in range(count):
+                        skip_value(etype)
+            else:
+                raise MeasurementUnavailable(f"{path} is not a valid GGUF file: unknown value type {vtype} in "
+                                             f"{where}")
+
+        try:
+            if read(4) != b"GGUF":
+                raise MeasurementUnavailable(f"{path} is not a GGUF file (it does not start with the magic 'GGUF')")
+            where = "the version field"
+            version = u32()
+            if version not in (2, 3):
+                if version & 0xFFFF == 0 and version:
+                    return   # the other byte order: the reader decides
+                raise MeasurementUnavailable(f"{path} is not a readable GGUF file: version {version} (readable: 2, "
+                                             "3)")
+            where = "the tensor and metadata counts"
+            n_tensors, n_kv = u64(), u64()
+            alignment = 32
+            for i in range(n_kv):
+                where = f"metadata entry {i} of {n_kv}"
+                key = string().decode("utf-8", "replace")
+                where = f"metadata key {key!r}"
+                vtype = u32()
+                if key == "general.alignment" and vtype == 4:
+                    alignment = u32() or 32
+                else:
+                    skip_value(vtype)
+            tensors = []
+            for i in range(n_tensors):
+                where = f"tensor info {i} of {n_tensors}"
+                name = string().decode("utf-8", "replace")
+                dims = [u64() for _ in range(u32())]
+                tensors.append((name, dims, u32(), u64()))
+            header_end = fh.tell()
+        except _GGUFShort:
+            raise MeasurementUnavailable(f"{path} is truncated or corrupt: the file ({size} bytes) ends inside its "
+                                         f"GGUF header (in {where}); re-copy the file") from None
+    data_start = -(-header_end // alignment) * alignment
+    try:
+        from gguf import GGML_QUANT_SIZES
+    except ImportError:  # pragma: no cover - _require("gguf") runs first
+        return
+    sizes = {int(k): v for k, v in GGML_QUANT_SIZES.items()}
+    need, last = data_start, None
+    for name, dims, ttype, offset in tensors:
+        if ttype not in sizes:
+            return   # a type this gguf package does not know: the reader decides
+        block, nbytes = sizes[ttype]
+        count = 1
+        for d in dims:
+            count *= d
+        end = data_start + offset + count // block * nbytes
+        if end > need:
+            need, last = end, name
+    if size < need:
+        raise MeasurementUnavailable(f"{path} is truncated: its header describes {need} bytes (tensor {last!r} ends "
+                                     f"there), the file has {size} ({need - size} missing); re-copy the file")
+
+
+def _check_files(directory: Path, gguf_file: str | None) -> None:
+    if gguf_file:
+        check_gguf(directory / gguf_file)
+    else:
+        for p in sorted(directory.glob("*.safetensors")):
+            check_safetensors(p)
+
+
+def _reader_errors() -> tuple[type[BaseException], ...]:
+    """Errors of the file readers that mean a broken file (reported with the file's name, not as a crash)."""
+    import struct
+
+    errs: list[type[BaseException]] = [OSError, ValueError, ImportError, struct.error]
+    try:
+        from safetensors import SafetensorError
+
+        errs.append(SafetensorError)
+    except ImportError:  # pragma: no cover - older safetensors
+        pass
+    return tuple(errs)
+
+
 _LOADED: dict[tuple, tuple[Any, Any, ModelInfo]] = {}
 
 
@@ -228,13 +404,15 @@ def _load_causal(directory: Path, gguf_file: str | None, name: str, device: str,
     import contextlib
     import io
 
+    _check_files(directory, gguf_file)
     try:
         # transformers' GGUF reader draws a plain tqdm bar on stderr; failures still surface as exceptions
         with contextlib.redirect_stderr(io.StringIO()):
             tok = AutoTokenizer.from_pretrained(str(directory), **kw)
             model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=tdt, **kw)
-    except (OSError, ValueError, ImportError) as exc:
-        raise MeasurementUnavailable(f"could not load {name} from {directory}: {exc}") from exc
+    except _reader_errors() as exc:
+        what = directory / gguf_file if gguf_file else directory
+        raise MeasurementUnavailable(f"could not load {name} from {what}: {type(exc).__name__}: {exc}") from exc
     # Frozen parameters: forward passes on token ids build no autograd graph, without switching autograd off for
     # the whole process (that global switch broke unrelated gradient code running in the same process).
     model.to(dev).eval().requires_grad_(False)
@@ -289,12 +467,13 @@ def _load_enc(directory: Path, name: str, device: str, dtype: str, quantization:
     dev = resolve_device(device)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    _check_files(directory, None)
     try:
         tok = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
         model = AutoModel.from_pretrained(str(directory), dtype=_torch_dtype(dtype), local_files_only=True,
                                           use_safetensors=True, attn_implementation="eager")
-    except (OSError, ValueError, ImportError) as exc:
-        raise MeasurementUnavailable(f"could not load {name} from {directory}: {exc}") from exc
+    except _reader_errors() as exc:
+        raise MeasurementUnavailable(f"could not load {name} from {directory}: {type(exc).__name__}: {exc}") from exc
     # Frozen parameters: forward passes on token ids build no autograd graph, without switching autograd off for
     # the whole process (that global switch broke unrelated gradient code running in the same process).
     model.to(dev).eval().requires_grad_(False)
