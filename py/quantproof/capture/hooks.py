@@ -7,7 +7,10 @@ Kinds (per model family):
   ``q_post_rope`` (``q_pre_rope`` rotated with the model's own ``rotary_emb``/``apply_rotary_pos_emb``; the same
   rotation applied to ``k_pre_rope`` is checked against the cache on the first, middle and last layer, listed in
   ``meta["rope_check_layers"]``, and the max error recorded in ``meta``),
-  ``hidden`` (``output_hidden_states``: embeddings + every layer's output, ``n_layers + 1`` entries).
+  ``hidden`` (``n_layers + 1`` entries, what ``output_hidden_states`` returns: the input of the first decoder layer
+  (the embeddings), the output of every decoder layer but the last, and ``last_hidden_state``, the last layer's
+  output after the final norm; copied by hooks while the forward runs, equal to ``output_hidden_states`` bit for bit
+  (tested)).
 * encoder (BERT-like, e.g. MiniLM): ``keys`` / ``queries`` (``attention.self.key``/``query`` outputs, per head),
   ``hidden``.
 
@@ -292,8 +295,11 @@ def _capture_causal(model, tok, info, kinds, docs, max_tokens):
 
     Per-head kinds are written as ``(n_layers, n_heads, n_tokens, head_dim)`` slices, ``hidden`` as
     ``(n_layers + 1, n_tokens, hidden_size)`` slices (``copy_`` into a tensor sharing the numpy array's memory: one
-    copy, dtype conversion and device transfer included). Kinds not requested are neither hooked nor computed,
-    except ``k_proj`` on the :func:`rope_check_layers`, which the RoPE consistency check needs.
+    copy, dtype conversion and device transfer included). ``hidden`` is copied from hooks on the decoder layers as
+    the forward runs instead of asking for ``output_hidden_states``, which keeps every layer's output alive until
+    the forward returns (measured +7-9 % of a forward at 512-2048 tokens, against ~0-1 % for the hooks). Kinds not
+    requested are neither hooked nor computed, except ``k_proj`` on the :func:`rope_check_layers`, which the RoPE
+    consistency check needs.
     """
     import torch
 
@@ -338,14 +344,34 @@ def _capture_causal(model, tok, info, kinds, docs, max_tokens):
         if need_q:
             hooks.append(att.q_proj.register_forward_hook(
                 lambda m, i, o, li=li: grabbed.__setitem__(("q", li), o.detach())))
+    if "hidden" in want:
+        hid = dst["hidden"]
+        cur: dict[str, Any] = {"sl": slice(0, 0), "seen": set()}
+
+        def first_input(m, args, kwargs):      # the first decoder layer's input: hidden state 0 (the embeddings)
+            h = args[0] if args else kwargs["hidden_states"]
+            hid[0, cur["sl"]].copy_(h[0])
+            cur["seen"].add(0)
+
+        def layer_output(m, args, out, li):    # decoder layer li's output: hidden state li + 1
+            h = out[0] if isinstance(out, (tuple, list)) else out
+            hid[li + 1, cur["sl"]].copy_(h[0])
+            cur["seen"].add(li + 1)
+
+        hooks.append(base.layers[0].register_forward_pre_hook(first_input, with_kwargs=True))
+        for li in range(L - 1):   # the last layer's output is taken after the final norm (last_hidden_state)
+            hooks.append(base.layers[li].register_forward_hook(
+                lambda m, a, o, li=li: layer_output(m, a, o, li)))
     rope_err = {li: 0.0 for li in check}
     off = 0
     try:
         with torch.no_grad():
             for di, (x, T) in enumerate(zip(ids, lengths)):
                 grabbed.clear()
-                out = base(input_ids=x, use_cache=True, output_hidden_states="hidden" in want)
                 sl = slice(off, off + T)
+                if "hidden" in want:
+                    cur["sl"], cur["seen"] = sl, set()
+                out = base(input_ids=x, use_cache=True)
                 doc_index[sl] = di
                 positions[sl] = np.arange(T, dtype=np.int32)
                 if need_rope:
@@ -371,12 +397,10 @@ def _capture_causal(model, tok, info, kinds, docs, max_tokens):
                             q_rot, _ = apply_rotary_pos_emb(q_pre, q_pre, cos, sin)
                             dst["q_post_rope"][li, :, sl].copy_(q_rot[0])
                 if "hidden" in want:
-                    hs = out.hidden_states
-                    if len(hs) != L + 1:
-                        raise RuntimeError(f"the model returned {len(hs)} hidden states, expected n_layers + 1 = "
-                                           f"{L + 1}")
-                    for li, h in enumerate(hs):
-                        dst["hidden"][li, sl].copy_(h[0])
+                    if cur["seen"] != set(range(L)):
+                        raise RuntimeError(f"hidden-state hooks fired for {sorted(cur['seen'])}, expected each of "
+                                           f"0..{L - 1}: the model does not run every decoder layer once per forward")
+                    hid[L, sl].copy_(out.last_hidden_state[0])
                 del out, cache
                 off += T
     finally:
