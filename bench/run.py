@@ -806,8 +806,9 @@ def main(argv: list[str] | None = None) -> int:
             kept = [f for f in prev.get("figures", []) if f["section"] not in rerun]
             figures = kept + figures
             for sname, sinfo in prev.get("sections", {}).items():
-                if sname not in rerun:
-                    section_info[sname] = dict(sinfo, from_run_started=prev.get("started"))
+                if sname not in rerun:   # a section kept through several merges keeps the run it came from
+                    section_info[sname] = dict(sinfo, from_run_started=sinfo.get("from_run_started")
+                                               or prev.get("started"))
             merged_from = {"started": prev.get("started"), "loadavg": prev.get("loadavg"),
                            "sections_kept": sorted({f["section"] for f in kept}),
                            "limits": prev.get("limits")}
