@@ -184,3 +184,16 @@ def test_env_report_variable_feeds_the_plugin(mini_repo: Path, tmp_path: Path) -
     ids = {r["id"]: r["outcome"] for r in json.loads(report.read_text())["tests"]}
     assert ids == {"tests/test_mini.py::test_one_plus_one": "passed",
                    "tests/test_mini.py::test_squares_negative": "failed"}
+
+
+def test_gate_open_statement_added_is_not_a_regression_but_a_proof_turned_sorry_is() -> None:
+    """Linking an open (sorry) Lean statement to a claim with no formal evidence is progress (unchecked -> open);
+    a proof that becomes sorry is a regression."""
+    def led(formal: str, verdict: str) -> dict:
+        return {"claims": [{"id": "c", "verdict": verdict, "formal": {"status": formal}}]}
+
+    added = compare(led("none", "unchecked"), led("sorry", "open"))
+    assert added and not any(ch.bad for ch in added)
+    for before in ("not-built", "proved"):
+        lost = compare(led(before, "supported"), led("sorry", "supported"))
+        assert [ch.what for ch in lost if ch.bad] == ["formal status"]
