@@ -384,6 +384,22 @@ def clear_loaded() -> None:
     _LOADED.clear()
 
 
+def _finish(model, tok, *, name: str, kind: str, dev: str, dtype: str, quantization: str, files: dict[str, Path],
+            notes: list[str]):
+    """Move a loaded model to its device, freeze it and describe it (file hashes, config) for provenance."""
+    # Frozen parameters: forward passes on token ids build no autograd graph, without switching autograd off for
+    # the whole process (that global switch broke unrelated gradient code running in the same process).
+    model.to(dev).eval().requires_grad_(False)
+    info = ModelInfo(
+        name=name, arch=str(getattr(model.config, "model_type", "?")), kind=kind,
+        files={label: file_sha256(p) for label, p in files.items()},
+        paths={label: str(p) for label, p in files.items()},
+        dtype=dtype, device=dev, quantization=quantization, notes=notes,
+        config=_config_summary(model.config),
+    )
+    return model, tok, info
+
+
 def _load_causal(directory: Path, gguf_file: str | None, name: str, device: str, dtype: str,
                  quantization: str, files: dict[str, Path], notes: list[str]):
     _offline()
@@ -413,17 +429,8 @@ def _load_causal(directory: Path, gguf_file: str | None, name: str, device: str,
     except _reader_errors() as exc:
         what = directory / gguf_file if gguf_file else directory
         raise MeasurementUnavailable(f"could not load {name} from {what}: {type(exc).__name__}: {exc}") from exc
-    # Frozen parameters: forward passes on token ids build no autograd graph, without switching autograd off for
-    # the whole process (that global switch broke unrelated gradient code running in the same process).
-    model.to(dev).eval().requires_grad_(False)
-    info = ModelInfo(
-        name=name, arch=str(getattr(model.config, "model_type", "?")), kind="causal_lm",
-        files={label: file_sha256(p) for label, p in files.items()},
-        paths={label: str(p) for label, p in files.items()},
-        dtype=dtype, device=dev, quantization=quantization, notes=notes,
-        config=_config_summary(model.config),
-    )
-    return model, tok, info
+    return _finish(model, tok, name=name, kind="causal_lm", dev=dev, dtype=dtype, quantization=quantization,
+                   files=files, notes=notes)
 
 
 def load_smollm2(device: str = "auto", dtype: str = "float32", ctx=None):
@@ -474,16 +481,8 @@ def _load_enc(directory: Path, name: str, device: str, dtype: str, quantization:
                                           use_safetensors=True, attn_implementation="eager")
     except _reader_errors() as exc:
         raise MeasurementUnavailable(f"could not load {name} from {directory}: {type(exc).__name__}: {exc}") from exc
-    # Frozen parameters: forward passes on token ids build no autograd graph, without switching autograd off for
-    # the whole process (that global switch broke unrelated gradient code running in the same process).
-    model.to(dev).eval().requires_grad_(False)
-    info = ModelInfo(
-        name=name, arch=str(getattr(model.config, "model_type", "?")), kind="encoder",
-        files={label: file_sha256(p) for label, p in files.items()},
-        paths={label: str(p) for label, p in files.items()},
-        dtype=dtype, device=dev, quantization=quantization, config=_config_summary(model.config),
-    )
-    return model, tok, info
+    return _finish(model, tok, name=name, kind="encoder", dev=dev, dtype=dtype, quantization=quantization,
+                   files=files, notes=[])
 
 
 def load_minilm(device: str = "auto", dtype: str = "float32", ctx=None):
