@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-from quantproof.math.rotations import LearnedRotation, haar_orthogonal
+from quantproof.math.rotations import LearnedRotation, prepare_rotation_fit
 
 __all__ = ["fit_l1_rotation_fast", "FitInfo"]
 
@@ -71,21 +71,8 @@ def fit_l1_rotation_fast(K_train: ArrayLike, *, center: bool, iters: int = 50, r
 
 def _fit(K_train, *, center, iters, rng, init, normalize_rows, tol, stop_when_fixed, device, info):
     t0 = time.perf_counter()
-    K = np.asarray(K_train, dtype=np.float64)
-    if K.ndim != 2:
-        raise ValueError("K_train must be (n, d)")
-    d = K.shape[1]
-    mean = K.mean(axis=0) if center else None
-    V = K - mean if center else K
-    if normalize_rows:
-        nrm = np.linalg.norm(V, axis=-1, keepdims=True)
-        keep = nrm[:, 0] > 0
-        Vh = V[keep] / nrm[keep]
-    else:
-        Vh = V
-    if Vh.shape[0] == 0:
-        raise ValueError("no nonzero training rows")
-    R = haar_orthogonal(d, rng) if init == "haar" else np.eye(d)
+    Vh, mean, R = prepare_rotation_fit(K_train, center=center, rng=rng, init=init, normalize_rows=normalize_rows)
+    d = Vh.shape[1]
     sqd = math.sqrt(d)
     info = info if info is not None else FitInfo()
     info.times.clear()

@@ -173,6 +173,27 @@ def _procrustes(M: NDArray[np.float64]) -> NDArray[np.float64]:
     return U @ Wt
 
 
+def prepare_rotation_fit(K_train: ArrayLike, *, center: bool, rng: np.random.Generator | int | None, init: str,
+                         normalize_rows: bool) -> tuple[NDArray[np.float64], NDArray[np.float64] | None,
+                                                        NDArray[np.float64]]:
+    """Training rows, mean and initial R of the sign/Procrustes alternation (shared with the fast kernel).
+
+    Returns (V̂, mean or None, R₀): V̂ = K − mean (if ``center``), unit rows with zero rows dropped (if
+    ``normalize_rows``); R₀ Haar-random (``init="haar"``) or the identity.
+    """
+    K = np.asarray(K_train, dtype=np.float64)
+    if K.ndim != 2:
+        raise ValueError("K_train must be (n, d)")
+    d = K.shape[1]
+    mean = K.mean(axis=0) if center else None
+    V = K - mean if center else K
+    Vh = _unit_rows(V) if normalize_rows else V
+    if Vh.shape[0] == 0:
+        raise ValueError("no nonzero training rows")
+    R = haar_orthogonal(d, rng) if init == "haar" else np.eye(d)
+    return Vh, mean, R
+
+
 def fit_l1_rotation(
     K_train: ArrayLike,
     *,
@@ -189,16 +210,7 @@ def fit_l1_rotation(
     ``history`` records the mean cosine on the training rows after every iteration (non-decreasing for
     ``normalize_rows=True``).
     """
-    K = np.asarray(K_train, dtype=np.float64)
-    if K.ndim != 2:
-        raise ValueError("K_train must be (n, d)")
-    d = K.shape[1]
-    mean = K.mean(axis=0) if center else None
-    V = K - mean if center else K
-    Vh = _unit_rows(V) if normalize_rows else V
-    if Vh.shape[0] == 0:
-        raise ValueError("no nonzero training rows")
-    R = haar_orthogonal(d, rng) if init == "haar" else np.eye(d)
+    Vh, mean, R = prepare_rotation_fit(K_train, center=center, rng=rng, init=init, normalize_rows=normalize_rows)
     Y = Vh @ R.T                             # the rotated rows V̂Rᵀ, computed once per R
     hist = [mean_one_bit_cosine(Y)]
     for _ in range(iters):
