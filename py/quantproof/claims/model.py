@@ -7,7 +7,8 @@ from typing import Any
 
 KINDS = ("theorem", "asymptotic", "arithmetic", "empirical", "definitional", "conjecture")
 ROLES = ("asserts", "refutes", "corrects", "vacuous", "reproduces")
-FORMAL_ROLES = ("asserts", "refutes", "corrects", "vacuous")
+# "lemma": a supporting result (a Lean lemma, a test of a helper fact) shown beside the claim, never decisive alone.
+FORMAL_ROLES = ("asserts", "refutes", "corrects", "vacuous", "lemma")
 TEST_ROLES = FORMAL_ROLES
 EXPECT_KINDS = ("value", "band", "at_least", "at_most", "greater_than", "less_than", "compare")
 COMPARE_OPS = ("gt", "ge", "lt", "le")
