@@ -49,12 +49,10 @@ CAPTURE_FORMAT = 1
 
 
 def capture_code_hash() -> str:
-    """sha256 of the capture package's sources (models, corpus, hooks): a code change invalidates the cache."""
-    h = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for name in ("models.py", "corpus.py", "hooks.py"):
-        h.update(name.encode() + b"\0" + (here / name).read_bytes())
-    return h.hexdigest()
+    """sha256 of every source a capture runs (this module's import closure): a code change invalidates the cache."""
+    from ..codehash import code_hash_of
+
+    return code_hash_of(__name__)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ Policy:
 2. A cache entry is keyed by the measurement, its parameters, device, dtype, seed and the hash of the package's code;
    it stores the sha256 of every input file the measurement read and a checksum of its own content. An entry whose
    checksum fails, whose key differs or whose input files changed is recomputed, never served.
-3. Judging: the estimate's interval I = [lo, hi] (or the point) against the set S the claim expects:
-   I ⊆ S consistent, I ∩ S = ∅ inconsistent, otherwise inconclusive. Not-run and errors are never a pass.
+3. Judging: the estimate's interval I = [lo, hi] against the set S the claim expects: I ⊆ S consistent,
+   I ∩ S = ∅ inconsistent, otherwise inconclusive. A point estimate without an interval is judged only when its
+   output is exact by construction (registered ``exact``); otherwise it is inconclusive: a real-data point
+   estimate decides nothing. Not-run and errors are never a pass.
 """
 
 from __future__ import annotations
@@ -50,8 +52,16 @@ MEASUREMENT_CODE = ("math", "capture", "subjects", "kernels", "measurements", "e
                     "evidence/runner_measure.py")
 
 
-def code_hash(package_dir: Path | None = None) -> str:
-    """sha256 over the Python sources measurements depend on (all of ``package_dir`` when one is given)."""
+def code_hash(package_dir: Path | None = None, *, module: str | None = None) -> str:
+    """sha256 over the Python sources measurements depend on (all of ``package_dir`` when one is given).
+
+    With ``module`` (a measurement's module): only what that module can run (its static import closure,
+    :mod:`quantproof.codehash`) and the process that runs it, so adding or editing another measurement module
+    invalidates nothing of this one's."""
+    if module is not None:
+        from ..codehash import code_hash_of
+
+        return code_hash_of(module, "quantproof.evidence.runner_measure")
     if package_dir is not None:
         files = sorted(package_dir.rglob("*.py"))
         root = package_dir
@@ -306,11 +316,18 @@ def judge_interval(lo: float, hi: float, s: tuple[float, float, bool, bool]) -> 
     return "inconsistent" if misses else "inconclusive"
 
 
-def judge(estimate: dict[str, Any], expect: Expectation, other: dict[str, Any] | None = None) -> str:
-    """consistent | inconsistent | inconclusive."""
+def has_interval(e: dict[str, Any]) -> bool:
+    return all(isinstance(e.get(k), (int, float)) and not isinstance(e.get(k), bool) for k in ("lo", "hi"))
+
+
+def judge(estimate: dict[str, Any], expect: Expectation, other: dict[str, Any] | None = None, *,
+          exact: bool = True, other_exact: bool = True) -> str:
+    """consistent | inconsistent | inconclusive. ``exact=False`` for an output that needs an interval (rule 3)."""
+    if not exact and not has_interval(estimate):
+        return "inconclusive"
     lo, hi = interval(estimate)
     if expect.kind == "compare":
-        if other is None:
+        if other is None or (not other_exact and not has_interval(other)):
             return "inconclusive"
         olo, ohi = interval(other)
         dlo, dhi = lo - ohi, hi - olo  # interval of (this - other)

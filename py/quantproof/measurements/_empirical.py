@@ -133,19 +133,18 @@ def jackknife_ci(full: float, loo: list[float] | np.ndarray, level: float = 0.95
     return float(full - z * se), float(full + z * se)
 
 
-def cached_arrays(ctx: Context, tag: str, ident: dict[str, Any], compute) -> dict[str, np.ndarray]:
-    """Arrays computed by ``compute()`` cached under ``ctx.cache_dir/<tag>/`` as .npz, keyed by ``ident`` plus the
-    code of the capture package and of the measurement modules, verified by a sha256 sidecar on every read."""
+def cached_arrays(ctx: Context, tag: str, ident: dict[str, Any], compute, *, code: str) -> dict[str, np.ndarray]:
+    """Arrays computed by ``compute()`` cached under ``ctx.cache_dir/<tag>/`` as .npz, keyed by ``ident`` plus every
+    source the computation can run (the import closure of the calling module ``code``, :mod:`quantproof.codehash`),
+    verified by a sha256 sidecar on every read."""
     import hashlib
     import json
     from pathlib import Path
 
-    from ..capture.hooks import _lock, capture_code_hash
+    from ..capture.hooks import _lock
+    from ..codehash import code_hash_of
 
-    here = Path(__file__).resolve().parent
-    code = hashlib.sha256(b"".join((here / f).read_bytes() for f in ("_empirical.py", "spectra.py", "kcache.py")
-                                   if (here / f).exists())).hexdigest()
-    key = hashlib.sha256(json.dumps({"ident": ident, "capture": capture_code_hash(), "code": code},
+    key = hashlib.sha256(json.dumps({"ident": ident, "code": code_hash_of(code, __name__)},
                                     sort_keys=True).encode()).hexdigest()
     d = Path(ctx.cache_dir) / tag
     d.mkdir(parents=True, exist_ok=True)

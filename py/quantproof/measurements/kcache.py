@@ -171,7 +171,7 @@ def fitted_transforms(ctx: Context, units: list[Unit], transform: str, iters: in
         return {"R": np.stack(Rs), "mu": np.stack(mus), "hist": H}
 
     a = E.cached_arrays(ctx, "rotations", {**ident, "transform": transform, "iters": iters, "seed": ctx.seed},
-                        compute)
+                        compute, code=__name__)
     Ts = [(lambda X, R=a["R"][i], mu=a["mu"][i]: (X - mu) @ R.T) for i in range(len(units))]
     return Ts, [list(map(float, h)) for h in a["hist"]]
 
@@ -206,7 +206,7 @@ def _diff(a: Estimate, b: Estimate) -> Estimate:
 # ------------------------------------------------------------------------------------------------ sign_beta
 
 @measurement(
-    "sign_beta",
+    "sign_beta", exact={'dim': 'the head dimension of the model'}, on_model=True,
     outputs={
         "mean_beta": "β of the transformed held-out vectors (fitted transforms evaluated on held-out documents/rows), "
                      "mean over heads",
@@ -416,7 +416,7 @@ def sign_beta(ctx: Context, *, model: str = "smollm2", kind: str = "k_post_rope"
 # ------------------------------------------------------------------------------------------------ centering
 
 @measurement(
-    "centering_effect",
+    "centering_effect", on_model=True,
     outputs={
         "centered_minus_uncentered": "held-out β of the learned rotation with DC-mean centering minus without, "
                                      "mean over heads (CI: bootstrap over held-out documents)",
@@ -469,7 +469,7 @@ def centering_effect(ctx: Context, *, model: str = "smollm2", kind: str = "k_pos
 # ------------------------------------------------------------------------------------------------ overfit sweep
 
 @measurement(
-    "rotation_overfit_sweep",
+    "rotation_overfit_sweep", on_model=True,
     outputs={
         "null_insample_beta_r075": "Gaussian rows/cols = 0.75 (seed 003's dense-MLP shape 2112×2816): in-sample β "
                                    "of a learned rotation",
@@ -549,7 +549,7 @@ def rotation_overfit_sweep(ctx: Context, *, model: str = "smollm2", kind: str = 
 # ------------------------------------------------------------------------------------------------ FFN table
 
 @measurement(
-    "ffn_weight_beta",
+    "ffn_weight_beta", on_model=True,
     outputs={
         "beta_raw": "β of the weight vectors (hidden-dim axis), mean over matrices",
         "beta_learned_full": "rotation fitted on all vectors of a matrix, scored on the same vectors (in-sample)",
@@ -670,7 +670,7 @@ def _qjl(X: np.ndarray, rng) -> np.ndarray:
 
 
 @measurement(
-    "residual_frontier",
+    "residual_frontier", exact={'beta_eff_identity_max_err': 'a maximum over every evaluated input: one input with a large value is an exact counterexample', 'bits_topk_d8': 'bits per coordinate counted from the code layout'}, on_model=True,
     outputs={
         "beta_1b": "energy-weighted β of the 1-bit code of the (transformed) held-out keys = 1 − residual energy",
         "gamma_r": "held-out residual energy captured by the rank-r basis fitted on calibration residuals",
@@ -824,7 +824,7 @@ def _softmax_causal(S: np.ndarray) -> np.ndarray:
 
 
 @measurement(
-    "gauge_invariance",
+    "gauge_invariance", exact={'folded_max_rel_err': 'a maximum over every evaluated input: one input with a large value is an exact counterexample', 'folded_max_prob_err': 'a maximum over every evaluated input: one input with a large value is an exact counterexample', 'post_rope_max_rel_err': 'a maximum over every evaluated input: one input with a large value is an exact counterexample', 'commuting_folded_max_rel_err': 'a maximum over every evaluated input: one input with a large value is an exact counterexample', 'rope_reimpl_max_abs_err': 'a maximum over every evaluated input: one input with a large value is an exact counterexample'}, on_model=True,
     outputs={
         "post_rope_max_rel_err": "scores with Q, K rotated by the same R after RoPE vs original: max |ΔS| / max |S|",
         "folded_max_rel_err": "R folded into W_q, W_k (applied before RoPE): max |ΔS| / max |S|",
@@ -903,7 +903,7 @@ def gauge_invariance(ctx: Context, *, rotation: str = "haar", layers: str = "all
 # ------------------------------------------------------------------------------------------------ front tokens
 
 @measurement(
-    "front_token_protection",
+    "front_token_protection", on_model=True,
     outputs={
         "tv_no_protect": "mean total variation between causal attention rows with exact and 1-bit keys",
         "tv_protect": "the same with the first `protect` tokens' keys kept exact",

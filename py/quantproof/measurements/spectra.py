@@ -64,7 +64,7 @@ def _hidden(ctx: Context, model: str, split: str):
 
 
 @measurement(
-    "hidden_spectrum",
+    "hidden_spectrum", exact={'dim': 'the hidden size of the model', 'n_tokens': 'a count'}, on_model=True,
     outputs={
         "participation_ratio": "PR = (Σλ)²/Σλ² of the chosen layer's hidden states (variant), jackknife CI over docs",
         "k95": "smallest k with cumulative variance ≥ `variance`",
@@ -154,7 +154,7 @@ def hidden_spectrum(ctx: Context, *, model: str = "smollm2", layer: int = -1, va
 
 
 @measurement(
-    "pca_reconstruction",
+    "pca_reconstruction", exact={'k_used': 'the k chosen', 'compression_ratio': 'd/k, arithmetic on the shapes'}, on_model=True,
     outputs={
         "rel_err": "‖X − X̂‖_F / ‖X‖_F on held-out documents, PCA fitted on calibration documents (k = k_used)",
         "rel_err_mean_only": "the same for X̂ = calibration mean (k = 0): the trivial baseline",
@@ -271,7 +271,8 @@ def minilm_embeddings(ctx: Context, texts: list[str], weights: str = "trained", 
     _, msha = model_files_sha256("minilm", ctx)
     ident = {"model": msha, "texts": hashlib.sha256("\n".join(texts).encode()).hexdigest(), "weights": weights,
              "seed": ctx.seed if weights == "random" else None}
-    return E.cached_arrays(ctx, "embeddings", ident, lambda: {"X": _embed(ctx, texts, weights, batch)})["X"]
+    return E.cached_arrays(ctx, "embeddings", ident, lambda: {"X": _embed(ctx, texts, weights, batch)},
+                           code=__name__)["X"]
 
 
 def _embed(ctx: Context, texts: list[str], weights: str, batch: int) -> np.ndarray:
@@ -299,7 +300,7 @@ def _embed(ctx: Context, texts: list[str], weights: str, batch: int) -> np.ndarr
 
 
 @measurement(
-    "embedding_spectrum",
+    "embedding_spectrum", exact={'n_sentences': 'a count'}, on_model=True,
     outputs={
         "participation_ratio": "PR of the covariance of MiniLM sentence embeddings (jackknife CI over sentence blocks)",
         "pr_raw": "PR of the uncentered second moment",
@@ -346,7 +347,7 @@ def embedding_spectrum(ctx: Context, *, n_sentences: int = 400, n_blocks: int = 
 
 
 @measurement(
-    "cumvar_invariance",
+    "cumvar_invariance", on_model=True,
     outputs={
         "r_trained_pair": "Pearson r of C(k), k = 1..K, between MiniLM sentence embeddings and SmolLM2 last-layer "
                           "hidden states (two trained models, different architectures)",

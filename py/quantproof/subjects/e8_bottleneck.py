@@ -43,12 +43,11 @@ SUBJECT_VERSION = "e8b-v1"
 
 
 def _code_hash() -> str:
-    """sha256 of the sources the sweep's numbers depend on (a code change invalidates cached sweeps)."""
-    here = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for name in ("e8_bottleneck.py", "e8_quant.py", "changepoint.py"):
-        h.update(name.encode() + b"\0" + (here / name).read_bytes())
-    return h.hexdigest()
+    """sha256 of every source the sweep runs (this module's import closure): a code change invalidates cached
+    sweeps."""
+    from ..codehash import code_hash_of
+
+    return code_hash_of(__name__)
 
 
 def default_band(n_layers: int, ref: tuple[int, int] = (8, 13), ref_layers: int = 24) -> tuple[int, int]:
