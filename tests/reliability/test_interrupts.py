@@ -27,6 +27,9 @@ SLOW_TEST_CLAIM = """\
     source: {seed: toy.txt, quote: "The mean is five."}
     kind: empirical
     statement: it hangs too.
+    scope: universal
+    tests:
+      - {test: tests/test_slow.py::test_sleeps, role: asserts}
 """
 SLOW_CLAIM = SLOW_TEST_CLAIM + """\
   - id: slow_claim
@@ -34,6 +37,7 @@ SLOW_CLAIM = SLOW_TEST_CLAIM + """\
     source: {seed: toy.txt, quote: "The mean is five."}
     kind: empirical
     statement: it hangs.
+    scope: universal
     measurements:
       - name: selftest_fault
         params: {mode: hang, seconds: 120.0}

@@ -29,7 +29,7 @@ TEST_TIMEOUT_S = 5.0
 
 def _claim(cid: str, body: str) -> str:
     return (f"  - id: {cid}\n    title: {cid}\n    source: {{seed: toy.txt, quote: \"{QUOTE}\"}}\n"
-            f"    kind: empirical\n    statement: {cid}.\n{body}")
+            f"    kind: empirical\n    statement: {cid}.\n    scope: universal\n{body}")
 
 
 def _meas(name: str, params: str = "{}") -> str:
@@ -39,7 +39,8 @@ def _meas(name: str, params: str = "{}") -> str:
 
 FAULT_CLAIMS = CLAIMS + "".join(_claim(f"fault_{m}", _meas("selftest_fault", f"{{mode: {m}}}")) for m in MODES) + \
     _claim("gpu_only", _meas("selftest_cuda_only")) + \
-    _claim("hangs_in_tests", "") + _claim("crashes_in_tests", "")
+    _claim("hangs_in_tests", "    tests:\n      - tests/test_hang.py::test_never_returns\n") + \
+    _claim("crashes_in_tests", "    tests:\n      - tests/test_crash.py::test_kills_the_interpreter\n")
 
 FAULT_TESTS = {
     "test_hang.py": '''\

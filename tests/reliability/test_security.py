@@ -239,6 +239,10 @@ def test_test_file_names_reach_pytest_as_arguments_not_shell(tmp_path: Path, mon
     repo = make_repo(tmp_path / "repo")
     evil = repo / "tests" / "test_x;touch pwned;$(touch pwned2);`touch pwned3`.py"  # pytest runs in the repo
     evil.write_text("import pytest\n\n\n@pytest.mark.claim('one_plus_one')\ndef test_y():\n    pass\n")
+    claims = repo / "claims.yaml"
+    claims.write_text(claims.read_text().replace(
+        "      - tests/test_mini.py::test_one_plus_one\n",
+        "      - tests/test_mini.py::test_one_plus_one\n      - 'tests/" + evil.name + "::test_y'\n"))
     monkeypatch.setenv("PATH", NO_LAKE_PATH)
     assert run_cli(repo, "run", "--quiet", "--skip-measurements", "--claims", "one_plus_one") == 0
     assert not any((repo / name).exists() for name in ("pwned", "pwned2", "pwned3"))

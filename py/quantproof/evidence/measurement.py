@@ -13,6 +13,13 @@ Rules for measurement code (so ``quantproof check`` stays fast and the ledger st
    tensor that matters through ``ctx.note_tensor``.
 4. Randomness comes from ``ctx.rng()`` / ``ctx.seed`` so that a re-run is identical.
 5. A measurement that needs a GPU declares ``device="cuda"``; without CUDA the runner reports it "not run: needs GPU".
+6. Uncertainty comes from the independent unit. An output computed from sampled data (documents, prompts, random
+   draws) reports an interval (``lo``/``hi``) from resampling that unit, with every fitted part refit inside the
+   resampling (or fitted on a separate split). An output that needs none is declared ``exact`` at registration,
+   with the reason (arithmetic on stated figures, a count over a table, a counterexample: a maximum over the inputs
+   evaluated). A point estimate of an output that is neither is judged ``inconclusive``.
+7. ``on_model=True`` marks a measurement that runs on a real model standing in for the seed's; the ledger's reason
+   names the model that ran.
 """
 
 from __future__ import annotations
@@ -169,6 +176,11 @@ class MeasurementSpec:
     description: str
     module: str
     timeout_s: float
+    exact: dict[str, str] = field(default_factory=dict)  # output -> why no interval is needed
+    on_model: bool = False
+
+    def is_exact(self, output: str) -> bool:
+        return output in self.exact
 
     def bind(self, params: dict[str, Any]) -> dict[str, Any]:
         """Full parameter set (defaults filled in), checking names and types; raises ValueError naming the field."""
@@ -195,8 +207,16 @@ def measurement(
     device: Literal["any", "cuda"] = "any",
     description: str = "",
     timeout_s: float = 600.0,
+    exact: dict[str, str] | None = None,
+    on_model: bool = False,
 ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
-    """Register a measurement. Every keyword parameter needs an annotation from int/float/str/bool/list and a default."""
+    """Register a measurement. Every keyword parameter needs an annotation from int/float/str/bool/list and a default.
+
+    ``exact`` maps outputs that need no interval to the reason why (rule 6 above); ``on_model`` marks measurements
+    on a real model standing in for the seed's (rule 7)."""
+    unknown_exact = sorted(set(exact or {}) - set(outputs))
+    if unknown_exact:
+        raise ValueError(f"measurement {name}: exact names unknown outputs {unknown_exact}")
 
     def deco(func: Callable[..., Result]) -> Callable[..., Result]:
         sig = inspect.signature(func)
@@ -225,6 +245,8 @@ def measurement(
             description=description or (func.__doc__ or "").strip().split("\n")[0],
             module=func.__module__,
             timeout_s=timeout_s,
+            exact=dict(exact or {}),
+            on_model=on_model,
         )
         return func
 

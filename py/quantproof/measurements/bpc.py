@@ -17,7 +17,7 @@ import numpy as np
 from ..evidence.measurement import Context, Estimate, Result, measurement
 
 
-@measurement("bpc_reference", outputs={
+@measurement("bpc_reference", exact={'merges_nested': "a property of the two trained tokenizers' merge lists, checked exactly"}, on_model=True, outputs={
     "cpt_small": "characters/token of the small-vocabulary BPE on held-out text",
     "cpt_large": "characters/token of the large-vocabulary BPE on held-out text",
     "cpt_ratio_large_small": "cpt_large / cpt_small (same corpus, same trainer)",

@@ -55,7 +55,7 @@ _SWEEP = {
 }
 
 
-@measurement("e8b_sweep", outputs={**_AT_B, **_SWEEP}, timeout_s=1800.0,
+@measurement("e8b_sweep", on_model=True, outputs={**_AT_B, **_SWEEP}, timeout_s=1800.0,
              description="E8⊕E8 residual-stream blend sweep on SmolLM2-135M: fidelity, NLL/KL, repetition, "
                          "MiniLM relevance, change-point tests")
 def e8b_sweep(ctx: Context, *, report_blend: float = 0.20,
@@ -168,11 +168,15 @@ def e8b_sweep(ctx: Context, *, report_blend: float = 0.20,
 # Arithmetic on the seed's reported tables (parameters come from claims.yaml; nothing here is measured)
 
 
-@measurement("seedtab_trend", outputs={
+_SEED_FIGURES = "arithmetic on figures quoted from the seed; nothing is sampled"
+_TREND = {
     "n_violations": "number of consecutive steps that go against the stated direction",
     "max_violation": "largest step against the stated direction (0 if none)",
     "range": "max − min of the values",
-}, timeout_s=30.0, description="monotonicity of a column of figures reported in a seed (not a measurement)")
+}
+
+
+@measurement("seedtab_trend", exact={k: _SEED_FIGURES for k in _TREND}, outputs=_TREND, timeout_s=30.0, description="monotonicity of a column of figures reported in a seed (not a measurement)")
 def seedtab_trend(ctx: Context, *, xs: list = [], ys: list = [], direction: str = "increasing") -> Result:  # noqa: B006
     x = np.asarray(xs, dtype=float)
     y = np.asarray(ys, dtype=float)
@@ -211,14 +215,18 @@ def _implied_c(b: float, cosine: float, rho: float) -> float:
     return (lo + hi) / 2
 
 
-@measurement("seedtab_blend_fidelity", outputs={
+_BLEND_FIDELITY = {
     "c_min": "smallest implied quantiser cosine c = cos(h, Q(h)) over the rows",
     "c_max": "largest implied c",
     "c_spread": "c_max − c_min (0 if one fixed quantiser explains every row)",
     "c_mean": "mean implied c",
     "b_cross_099": "blend at which the blend formula with c_mean crosses cosine 0.99",
     "cos_pred_at": "blend-formula cosine at blend `at_blend` with c_mean",
-}, timeout_s=30.0, description="quantiser fidelity implied by a seed's reported blend cosines (not a measurement)")
+}
+
+
+@measurement("seedtab_blend_fidelity", exact={k: _SEED_FIGURES for k in _BLEND_FIDELITY}, outputs=_BLEND_FIDELITY,
+             timeout_s=30.0, description="quantiser fidelity implied by a seed's reported blend cosines (not a measurement)")
 def seedtab_blend_fidelity(ctx: Context, *, blends: list = [], cosines: list = [], rho: float = 1.0,  # noqa: B006
                            at_blend: float = 0.25) -> Result:
     from ..math.lattice import blend_cosine_predicted

@@ -18,7 +18,7 @@ import numpy as np
 from ..evidence.measurement import Context, Estimate, Plot, Result, Series, measurement
 
 
-@measurement("leech_scores", outputs={
+@measurement("leech_scores", exact={'post_rope_rel': 'a maximum over every evaluated input: one input with a large value is an exact counterexample', 'post_rope_rel_fp64': 'a maximum over every evaluated input: one input with a large value is an exact counterexample', 'pre_rope_rel': 'a maximum over every evaluated input: one input with a large value is an exact counterexample', 'attn_out_max_abs': 'a maximum over every evaluated input: one input with a large value is an exact counterexample'}, on_model=True, outputs={
     "post_rope_rel": "max |S − S_kernel| / max |S| over layers, heads, documents (kernel after RoPE, fp32)",
     "post_rope_rel_fp64": "the same in float64",
     "pre_rope_rel": "max relative score change when the kernel is folded in before RoPE (control)",
@@ -76,7 +76,7 @@ def leech_scores(ctx: Context, *, n_docs: int = 2, max_tokens: int = 64, layers:
                 "layers": lay, "docs": [d.doc_id for d in docs], "rope_base": base}, model=info.describe())
 
 
-@measurement("leech_train", outputs={
+@measurement("leech_train", exact={'max_loss_diff': 'a maximum over every evaluated input: one input with a large value is an exact counterexample', 'nonorth_max_loss_diff': 'a maximum over every evaluated input: one input with a large value is an exact counterexample', 'max_logit_diff_rel': 'a maximum over every evaluated input: one input with a large value is an exact counterexample'}, outputs={
     "max_loss_diff": "max |loss_kernel − loss_plain| over training steps (orthogonal kernel)",
     "max_logit_diff_rel": "max |logit difference| / max |logit| after training (orthogonal kernel)",
     "loss_drop": "first-step loss − last-step loss of the plain model (training did happen)",
