@@ -19,7 +19,7 @@ def run_ledger(repo: Path, monkeypatch: pytest.MonkeyPatch, stub: Path | None, s
     path = f"{stub}:/usr/bin:/bin" if stub else "/usr/bin:/bin"
     monkeypatch.setenv("PATH", path)
     monkeypatch.setenv("STUB_LAKE_SCENARIO", scenario)
-    assert main(["--repo", str(repo), "run", "--quiet", "--skip-measurements", "--skip-tests"]) == 0
+    assert main(["--repo", str(repo), "run", "--quiet", "--skip-measurements", "--skip-tests", "--out", "ledger"]) == 0
     return {c["id"]: c for c in json.loads((repo / "ledger" / "ledger.json").read_text())["claims"]}
 
 

@@ -98,13 +98,15 @@ def test_gate_flags_a_polarity_flip() -> None:
     assert not any(c.bad for c in compare(base, upgrade))
 
 
-def test_partial_run_is_marked_and_not_gated(mini_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_partial_run_is_marked_and_written_apart(mini_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert run_cli(mini_repo, "run", "--claims", "one_plus_one", "--skip-measurements", "--quiet") == 0
-    led = ledger_of(mini_repo)
+    assert not (mini_repo / "ledger" / "ledger.json").exists(), "a partial run never writes the committed ledger"
+    led = ledger_of(mini_repo, "build/partial")
     assert led["complete"] is False and [c["id"] for c in led["claims"]] == ["one_plus_one"]
-    p = str(mini_repo / "ledger" / "ledger.json")
-    assert run_cli(mini_repo, "gate", "--baseline", p, "--ledger", p) == 1
+    assert run_cli(mini_repo, "run", "--claims", "one_plus_one", "--skip-measurements", "--quiet",
+                   "--out", "ledger") == 0, "an explicit --out ledger still writes there"
+    assert ledger_of(mini_repo)["complete"] is False
 
 
 def test_broken_claims_file_is_rejected_with_file_and_line(mini_repo: Path,
@@ -168,7 +170,7 @@ def test_device_cuda_without_gpu_is_a_clear_error(mini_repo: Path, capsys: pytes
 def test_progress_bars_are_shown_when_asked(mini_repo: Path, capsys: pytest.CaptureFixture[str],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    assert run_cli(mini_repo, "run", "--progress", "--skip-tests") == 0
+    assert run_cli(mini_repo, "run", "--progress", "--skip-tests", "--out", "ledger") == 0
     err = capsys.readouterr().err
     assert "measurements" in err and "verdicts" in err
 

@@ -52,6 +52,22 @@ from dataclasses import dataclass, field
 VERDICTS = ("verified", "supported", "conditional", "refuted", "mis-stated", "vacuous", "not-reproduced",
             "conflicting", "unsupported", "open", "error", "unchecked")
 
+VERDICT_RULES = {
+    "R1": "evidence for the claim meets evidence against it",
+    "R2": "false as written, and a corrected statement holds",
+    "R3": "false as written",
+    "R4": "true only trivially (a vacuity link holds, or every supporting link holds on its null too)",
+    "R5": "an asserts link holds through a kernel-checked Lean proof",
+    "R6": "the seed's figure did not reproduce on the model that ran",
+    "R7": "holds, but only under a hypothesis we added",
+    "R8": "decisive evidence for the claim, none against",
+    "R9": "a premise the claim rests on is refuted, mis-stated or vacuous",
+    "R10": "a conjecture, or only an open (sorry) statement",
+    "R11": "evidence ran but decided nothing",
+    "R12": "every piece of evidence crashed or timed out",
+    "R13": "nothing ran, or no evidence is linked",
+}
+
 LEAN_STATUS_TEXT = {
     "proved": "kernel-checked (lake build and the axiom audit passed)",
     "refuted": "kernel-checked (lake build and the axiom audit passed)",
