@@ -61,10 +61,21 @@ def render_markdown(ledger: dict[str, Any]) -> str:
                    f"{tests} | {meas} | {_cell(c['reason'])} |")
     out += ["", "## Evidence", ""]
     for c in ledger["claims"]:
+        rule = f" (rule {_cell(c['rule'])})" if c.get("rule") else ""
         out += [f"### `{c['id']}` — {_cell(c['title'])}", "",
-                f"**{c['verdict']}**: {_cell(c['reason'])}", "",
+                f"**{c['verdict']}**{rule}: {_cell(c['reason'])}", "",
                 f"> {_cell(c['quote'])} — seed {c['seed']}", "",
                 f"Statement: {_cell(c['statement'])}", ""]
+        if c.get("corrected"):
+            out += [f"Corrected statement: {_cell(c['corrected'])}", ""]
+        assumptions = [a for a in c.get("assumptions") or [] if isinstance(a, dict)]
+        if assumptions:
+            out += ["Assumptions:", ""]
+            out += [f"- {_cell(a.get('text'))} ({_cell(a.get('by') or '—')}"
+                    + (f", {_cell(a.get('kind'))}" if a.get("kind") else "") + ")" for a in assumptions]
+            out.append("")
+        if c.get("notes"):
+            out += [f"Notes: {_cell(c['notes'])}", ""]
         for d in c["formal"]["declarations"]:
             out.append(f"- Lean `{d['name']}` ({d['role']}): {d['status']}" +
                        (f" — {_cell(d['message'])}" if d.get("message") else ""))
