@@ -27,8 +27,10 @@ from .view import build_page
 
 __all__ = ["render_html", "NOSCRIPT_CSS", "environment"]
 
-# Shown only without JavaScript: every claim's details open, the filters (which need the script) hidden.
-NOSCRIPT_CSS = "tr.detail-row[hidden]{display:table-row}.js-only{display:none!important}"
+# Shown only without JavaScript: every claim's details and every seed unit's panel open, the filters (which need the
+# script) hidden.
+NOSCRIPT_CSS = ("tr.detail-row[hidden]{display:table-row}.unit-panel[hidden]{display:block}"
+                ".js-only{display:none!important}")
 
 
 def _asset(name: str) -> str:

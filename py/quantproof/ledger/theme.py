@@ -77,10 +77,12 @@ DISCRIMINATION_TONES = {"discriminating": "good", "exact": "good", "non-discrimi
 
 # Colours of the seed documents' units by coverage: a unit with claims is drawn with the colours of its verdicts;
 # a no-claim unit and a unit the map does not mention get these (text, background).
+# (Gaps are drawn on white with a dashed or wavy underline, so they cannot be mistaken for the amber and red of the
+# not-reproduced and refuted verdicts.)
 COVERAGE_COLORS: dict[str, tuple[str, str]] = {
-    "no-claim": ("#383d44", "#f3f4f6"),
-    "needs-claim": ("#663d00", "#fff0cc"),
-    "unmapped": ("#8a0f0f", "#fde0e0"),
+    "no-claim": ("#383d44", "#f0f1f3"),
+    "needs-claim": ("#5c3d00", "#ffffff"),
+    "unmapped": ("#8a0f0f", "#ffffff"),
 }
 
 THEME: dict[str, str] = {

@@ -128,12 +128,6 @@ class MeasurementView:
     controls: list[Control]
 
 
-@dataclass(frozen=True)
-class UnitLink:
-    id: str
-    dom: str
-
-
 @dataclass
 class ClaimDetail:
     id: str
@@ -160,7 +154,7 @@ class ClaimDetail:
     strength: Strength | None
     measurement_status: str
     measurements: list[MeasurementView]
-    units: list[UnitLink] = field(default_factory=list)
+    units: list = field(default_factory=list)  # the seed units this claim adjudicates (view_seeds.UnitLink)
 
 
 def _plot_rows(plot: dict) -> tuple[list[tuple[str, ...]], int]:
