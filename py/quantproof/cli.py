@@ -69,10 +69,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     if loaded is None:
         return 2
     cs, report = loaded
+    from .claims.coverage_cli import check_repo
+
+    cov_errors, cov_line = check_repo(_repo(args), cs)
+    if cov_errors:
+        print(f"{len(cov_errors)} error(s) in the source coverage map:", file=sys.stderr)
+        for e in cov_errors:
+            print(f"  {e}", file=sys.stderr)
+        return 2
     findings = report.lean.findings
     print(f"ok: {len(cs.claims)} claims; {len(report.lean.decls)} Lean declarations "
           f"({len(report.lean.default_modules)} modules in the default target); "
           f"{len(report.tests.all_tests)} tests, {sum(len(v) for v in report.tests.by_claim.values())} claim tags")
+    print(cov_line)
     if findings:
         print(f"{len(findings)} finding(s) in the Lean default target (static audit):")
         for f in findings:
@@ -349,6 +358,12 @@ def cmd_api_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from .claims.coverage_cli import print_coverage
+
+    return print_coverage(_repo(args), seed=args.seed, gaps_only=args.gaps)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .evidence.measurement import registry
 
@@ -410,6 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--baseline", default="ledger/baseline.json")
     b.add_argument("--yes", action="store_true")
 
+    cv = sub.add_parser("coverage", help="source coverage per seed; --seed FILE lists its units and their ids")
+    cv.add_argument("--seed", help="a seed file name (seeds/NAME): list its units")
+    cv.add_argument("--gaps", action="store_true", help="with --seed: only units that are unmapped or need a claim")
+
     sub.add_parser("lean-lock", help="pin the statement text of every claim-linked Lean declaration")
     sub.add_parser("measurements", help="list registered measurements")
     a = sub.add_parser("api-docs", help="API reference (pdoc) and docs/MEASUREMENTS.md from the docstrings")
@@ -421,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"check": cmd_check, "run": cmd_run, "gate": cmd_gate, "baseline": cmd_baseline,
                "lean-lock": cmd_lean_lock, "measurements": cmd_list, "explain": cmd_explain,
-               "new-claim": cmd_new_claim, "api-docs": cmd_api_docs}[args.cmd]
+               "new-claim": cmd_new_claim, "api-docs": cmd_api_docs, "coverage": cmd_coverage}[args.cmd]
     from .evidence.measurement import MeasurementRegistryError
 
     try:

@@ -220,7 +220,10 @@ def load_claims(path: str | Path, *, display_name: str | None = None) -> ClaimSe
     return parse_claims(text, name, sha256=hashlib.sha256(raw).hexdigest())
 
 
-def parse_claims(text: str, name: str = "claims.yaml", sha256: str = "") -> ClaimSet:
+def compose_document(text: str, name: str) -> tuple[_Converter, _Node]:
+    """Parse one YAML document under this module's policy (safe composer; no tags beyond plain scalars, lists and
+    mappings; no anchors or aliases; size and depth limits; duplicate keys refused) into line-annotated nodes.
+    Raises :class:`ClaimsFileError`. Shared by every YAML file the project reads (claims.yaml, coverage.yaml)."""
     line_of = _Lines(text)
     conv = _Converter(name, line_of)
     if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
@@ -265,6 +268,11 @@ def parse_claims(text: str, name: str = "claims.yaml", sha256: str = "") -> Clai
         raise ClaimsFileError([SchemaError(name, 0, "(yaml)", "document nested too deeply")]) from None
     if conv.errors:
         raise ClaimsFileError(conv.errors)
+    return conv, root
+
+
+def parse_claims(text: str, name: str = "claims.yaml", sha256: str = "") -> ClaimSet:
+    conv, root = compose_document(text, name)
     claims = _build(conv, root)
     if conv.errors:
         raise ClaimsFileError(conv.errors)

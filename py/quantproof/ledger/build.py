@@ -28,6 +28,7 @@ from ..evidence.discrimination import ControlOutcome, discriminate
 from ..evidence.measurement import registry
 from ..evidence.runner_measure import (Job, RunOutcome, code_hash, has_interval, job_key, judge, pick_output,
                                        run_jobs)
+from .coverage import coverage_section
 from .provenance import provenance
 from .verdict import LEAN_STATUS_TEXT, VERDICTS, ClaimContext, Evidence, decide
 
@@ -535,6 +536,7 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
         "provenance": prov,
         "summary": summarize(claims_out),
         "claims": claims_out,
+        "coverage": coverage_section(opts.repo, cs),
         "run": {"started_at": started,
                 "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "durations_s": {k: round(v, 2) for k, v in opts.timings.items()},
