@@ -165,10 +165,12 @@ def _formal_part(c: Claim, idx: F.LeanIndex, build: F.BuildResult | None, lock: 
     for d in statuses:
         state = "holds" if d.status == "proved" else "unknown"
         ev.append(Evidence("formal", d.role, state, f"Lean {d.name.split('.')[-1]}",
-                           kernel=d.status == "proved", error=d.status in ("build-failed", "axioms-rejected"),
+                           kernel=d.status == "proved",
+                           error=d.status in ("build-failed", "blocked", "axioms-rejected"),
                            open_statement=d.status == "sorry"))
     part = {"status": F.claim_formal_status(statuses),
             "declarations": [{"name": d.name, "role": d.role, "status": d.status, "file": d.file, "line": d.line,
+                              "module": d.module, "blocked_by": list(d.blocked_by),
                               "statement": d.statement, "axioms": d.axioms, "message": d.message} for d in statuses]}
     return part, ev
 
