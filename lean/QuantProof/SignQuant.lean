@@ -273,11 +273,9 @@ theorem beta_const (hd : 0 < d) {c : ℝ} (hc : c ≠ 0) : beta (fun _ : Fin d =
 theorem uniform_moment_ratio :
     momentRatio (∫ x in (0 : ℝ)..1, x) (∫ x in (0 : ℝ)..1, x ^ 2) = 3 / 4 := by
   -- `integral_id : ∫ x in a..b, x = (b ^ 2 - a ^ 2) / 2`,
-  -- `integral_pow : ∫ x in a..b, x ^ n = (b ^ (n + 1) - a ^ (n + 1)) / (n + 1)`
-  first
-    | (rw [momentRatio, integral_id, integral_pow]; norm_num)
-    | (simp only [momentRatio, integral_id, integral_pow]; norm_num)
-    | norm_num [momentRatio, integral_id, integral_pow]
+  -- `integral_pow : ∫ x in a..b, x ^ n = (b ^ (n + 1) - a ^ (n + 1)) / (n + 1)` (root namespace)
+  rw [momentRatio, integral_id, integral_pow]
+  norm_num
 
 /-- Reference value "Laplace `β = 1/2`" from its moments `E|X| = b`, `E X² = 2b²` (`b > 0`). -/
 theorem laplace_moment_ratio {b : ℝ} (hb : 0 < b) : momentRatio b (2 * b ^ 2) = 1 / 2 := by
