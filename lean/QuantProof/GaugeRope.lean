@@ -1,7 +1,7 @@
 /-
 Copyright (c) QuantProof contributors.
 -/
-import QuantProof.Gauge
+import QuantProof.Rotation
 import QuantProof.Lattice
 
 /-!

@@ -141,7 +141,7 @@ reflection, or the identity). -/
 theorem exists_orthogonal_map_of_sqNorm_eq (x y : ι → ℝ) (h : sqNorm x = sqNorm y) :
     ∃ R : Matrix ι ι ℝ, Rᵀ * R = 1 ∧ rotate R x = y := by
   by_cases hxy : x = y
-  · exact ⟨1, by simp, by rw [rotate_one, hxy]⟩
+  · exact ⟨1, by rw [Matrix.transpose_one, one_mul], by rw [rotate_one, hxy]⟩
   · have hw : x - y ≠ 0 := sub_ne_zero.mpr hxy
     refine ⟨householder (x - y), householder_orthogonal _ hw, ?_⟩
     have hS : sqNorm (x - y) ≠ 0 := (sqNorm_pos hw).ne'
