@@ -7,6 +7,7 @@ import QuantProof.MomentRatio.Asymptotic
 import QuantProof.Rotation
 import QuantProof.LastMile
 import QuantProof.LowRank
+import QuantProof.Det
 import QuantProof.Lattice
 import QuantProof.Memory
 import QuantProof.Gauge

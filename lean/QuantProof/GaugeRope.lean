@@ -2,7 +2,7 @@
 Copyright (c) QuantProof contributors.
 -/
 import QuantProof.Rotation
-import QuantProof.Lattice
+import QuantProof.Det
 
 /-!
 # Folding a proper rotation before RoPE changes the scores (claim `gauge_invariance_free_at_deploy`)
@@ -12,7 +12,7 @@ rotation (not a reflection) needs at least two RoPE planes, `d ≥ 4`. Here `d =
 plane `(0, 1)` by `m ω₀` and the plane `(2, 3)` by `m ω₁` at position `m` (`ropeAt`), and
 `R = swapPlanes` exchanges the two planes (`e₀ ↔ e₂`, `e₁ ↔ e₃`): an orthogonal matrix of
 determinant `1` (a proper rotation; both facts are proved from its integer entries, the
-determinant by kernel computation through `detLaplace`). With the query `e₀` at position `0` and
+determinant by kernel computation through `detLaplace`, `QuantProof.Det`). With the query `e₀` at position `0` and
 the key `e₁` at position `1`, the true score is `−sin ω₀` and the score with `R` folded into
 `W_q, W_k` (RoPE then acts on `R q`, `R k`) is `−sin ω₁`: they differ whenever the two planes
 turn at different speeds, as they always do in RoPE (`θᵢ = base^(−2i/d)`; with `base = 10000`,

@@ -1,7 +1,7 @@
 /-
 Copyright (c) QuantProof contributors.
 -/
-import Mathlib
+import QuantProof.Det
 
 /-!
 # The E8 lattice: Gram matrix facts (seeds 000, 001, 002; REFERENCES "Lattices")
@@ -14,9 +14,9 @@ prove, by kernel computation only (`decide +kernel`, no `native_decide`):
 * `e8Gram_symm`, `e8Gram_diag` — symmetric with diagonal `2`;
 * `e8Gram_even` — `vᵀ G v` is even for every integer `v` (E8 is an even lattice).
 
-The determinant goes through `detLaplace`, a structurally recursive Laplace expansion along the
-first row that skips zero entries (152 recursive calls for this matrix), proved equal to
-`Matrix.det` from Mathlib's `Matrix.det_succ_row_zero`. The count of 240 minimal vectors is left
+The determinant goes through `detLaplace` (`QuantProof.Det`), a structurally recursive Laplace
+expansion along the first row that skips zero entries (152 recursive calls for this matrix), proved
+equal to `Matrix.det` from Mathlib's `Matrix.det_succ_row_zero`. The count of 240 minimal vectors is left
 open (`QuantProofOpen/E8Roots.lean`).
 -/
 
@@ -25,35 +25,6 @@ noncomputable section
 namespace QuantProof
 
 open Finset
-
-/-- Structurally recursive sum over `Fin n` (reduces in the kernel). -/
-def finSum : (n : ℕ) → (Fin n → ℤ) → ℤ
-  | 0, _ => 0
-  | n + 1, f => f 0 + finSum n (fun i => f i.succ)
-
-theorem finSum_eq : ∀ (n : ℕ) (f : Fin n → ℤ), finSum n f = ∑ i, f i
-  | 0, f => by simp [finSum]
-  | n + 1, f => by rw [finSum, finSum_eq n, Fin.sum_univ_succ]
-
-/-- Laplace expansion of the determinant along row `0`, skipping zero entries. -/
-def detLaplace : (n : ℕ) → Matrix (Fin n) (Fin n) ℤ → ℤ
-  | 0, _ => 1
-  | n + 1, A => finSum (n + 1) fun j =>
-      if A 0 j = 0 then 0 else (-1) ^ (j : ℕ) * A 0 j * detLaplace n (A.submatrix Fin.succ j.succAbove)
-
-/-- `detLaplace` computes `Matrix.det` (`Matrix.det_succ_row_zero`:
-`det A = ∑ j, (-1) ^ (j : ℕ) * A 0 j * det (A.submatrix Fin.succ j.succAbove)`). -/
-theorem detLaplace_eq : ∀ (n : ℕ) (A : Matrix (Fin n) (Fin n) ℤ), detLaplace n A = A.det
-  | 0, A => by
-    -- `Matrix.det_fin_zero : det A = 1` for `A : Matrix (Fin 0) (Fin 0) R`; `detLaplace 0 A` is `1`
-    exact Matrix.det_fin_zero.symm
-  | n + 1, A => by
-    rw [detLaplace, finSum_eq, Matrix.det_succ_row_zero]
-    refine Finset.sum_congr rfl fun j _ => ?_
-    by_cases h : A 0 j = 0
-    · rw [if_pos h, h]
-      ring
-    · rw [if_neg h, detLaplace_eq n]
 
 /-- Gram matrix of the E8 simple roots (the E8 Cartan matrix), Bourbaki numbering
 (0-indexed: edges 0–2, 1–3, 2–3, 3–4, 4–5, 5–6, 6–7). -/
