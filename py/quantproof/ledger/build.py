@@ -201,12 +201,15 @@ def _formal_part(c: Claim, idx: F.LeanIndex, build: F.BuildResult | None, lock: 
         proved = d.status == "proved"
         short = d.name.split(".")[-1]
         text = LEAN_STATUS_TEXT.get(d.status, d.status)
+        if d.status == "blocked" and d.blocked_by:
+            text += f" ({', '.join(d.blocked_by)})"
         ev.append(Evidence("formal", d.role, "holds" if proved else "unknown", f"Lean {short}",
                            detail=f"Lean {short} ({d.role}): {text}", kernel=proved, ran=proved,
-                           error=d.status in ("build-failed", "axioms-rejected"),
+                           error=d.status in ("build-failed", "blocked", "axioms-rejected"),
                            open_statement=d.status == "sorry"))
     part = {"status": F.claim_formal_status(statuses),
             "declarations": [{"name": d.name, "role": d.role, "status": d.status, "file": d.file, "line": d.line,
+                              "module": d.module, "blocked_by": list(d.blocked_by),
                               "statement": d.statement, "axioms": d.axioms, "message": d.message} for d in statuses]}
     return part, ev
 

@@ -28,7 +28,7 @@ POLARITY = {"verified": 1, "supported": 1, "conditional": 1, "refuted": -1, "mis
 # "sorry" ranks with "none": linking an open (sorry) statement where there was no formal evidence is not a
 # regression, while a proof that turns into sorry (proved / not-built -> sorry) still is.
 FORMAL_RANK = {"proved": 6, "refuted": 6, "not-built": 4, "none": 3, "sorry": 3, "axioms-rejected": 1,
-               "statement-changed": 1, "build-failed": 1, "blocked-by": 1, "missing": 0}
+               "statement-changed": 1, "build-failed": 1, "blocked": 1, "missing": 0}
 TESTS_RANK = {"passed": 4, "none": 3, "skipped": 2, "not-run": 2, "failed": 1, "error": 0}
 MEAS_RANK = {"consistent": 4, "inconsistent": 4, "measured": 4, "inconclusive": 3, "not-run": 2, "error": 0}
 

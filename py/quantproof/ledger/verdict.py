@@ -74,7 +74,7 @@ LEAN_STATUS_TEXT = {
     "not-built": "written and statically audited, not kernel-checked (no Lean toolchain ran)",
     "sorry": "stated with sorry (an open statement, no proof)",
     "build-failed": "failed to build",
-    "blocked-by": "not built: a module it imports failed to build",
+    "blocked": "not built: a module it needs failed to build",
     "axioms-rejected": "rejected by the axiom audit (an axiom beyond propext, Classical.choice, Quot.sound)",
     "statement-changed": "its statement changed since it was pinned in lean/statements.lock.json",
     "missing": "not found under lean/",
