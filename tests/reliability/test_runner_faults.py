@@ -335,3 +335,14 @@ def test_a_measurement_module_that_cannot_be_imported_is_one_clear_error(
     err = capsys.readouterr().err
     assert "measurement module quantproof.measurements.zz_broken_for_test cannot be imported" in err
     assert "Traceback" not in err
+
+
+def test_an_in_process_measurement_that_raises_marks_only_its_job(tmp_path: Path) -> None:
+    """arith runs in the runner's process (it is cheap exact arithmetic); a bad expression is an error outcome for
+    its own job, never an exception out of the runner."""
+    from quantproof.evidence.runner_measure import Job, run_jobs
+
+    jobs = [Job("arith", {"expr": "__import__('os')"}, "bad"), Job("arith", {"expr": "0.21 / 0.02"}, "good")]
+    out = run_jobs(jobs, device="cpu", dtype="float32", seed=0, cache_dir=tmp_path)
+    assert out["bad"].status == "error" and "ExpressionError" in (out["bad"].reason or "")
+    assert out["good"].status == "ok" and out["good"].result["outputs"]["value"]["value"] == 10.5

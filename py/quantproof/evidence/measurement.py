@@ -178,6 +178,7 @@ class MeasurementSpec:
     timeout_s: float
     exact: dict[str, str] = field(default_factory=dict)  # output -> why no interval is needed
     on_model: bool = False
+    in_process: bool = False  # cheap exact arithmetic: run in the runner's process (runner_measure, rule 1)
 
     def is_exact(self, output: str) -> bool:
         return output in self.exact
@@ -209,6 +210,7 @@ def measurement(
     timeout_s: float = 600.0,
     exact: dict[str, str] | None = None,
     on_model: bool = False,
+    in_process: bool = False,
 ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
     """Register a measurement. Every keyword parameter needs an annotation from int/float/str/bool/list and a default.
 
@@ -247,6 +249,7 @@ def measurement(
             timeout_s=timeout_s,
             exact=dict(exact or {}),
             on_model=on_model,
+            in_process=in_process,
         )
         return func
 

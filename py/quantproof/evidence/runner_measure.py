@@ -2,7 +2,10 @@
 
 Policy:
 1. Each distinct (measurement, bound parameters) runs once per ledger run, in its own process: a crash, a hang
-   (time limit) or a non-finite output marks that measurement and the run goes on.
+   (time limit) or a non-finite output marks that measurement and the run goes on. Measurements registered
+   ``in_process`` (exact arithmetic on stated figures, with their own size limits: ``arith``, ``seedtab_*``) run in
+   the runner's process instead, never cached (recomputing is cheaper than reading); an exception still marks only
+   their own claims.
 2. A cache entry is keyed by the measurement, its parameters, device, dtype, seed and the hash of the package's code;
    it stores the sha256 of every input file the measurement read and a checksum of its own content. An entry whose
    checksum fails, whose key differs or whose input files changed is recomputed, never served.
@@ -165,6 +168,16 @@ def _child(name: str, params: dict[str, Any], ctx_fields: dict[str, Any], out_pa
     threads = str(ctx_fields.get("threads") or 1)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, threads)
+    payload = execute(name, params, ctx_fields)
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(payload, fh, sort_keys=True, default=str)
+    os.replace(tmp, out_path)
+
+
+def execute(name: str, params: dict[str, Any], ctx_fields: dict[str, Any]) -> dict[str, Any]:
+    """Run one measurement in this process and return its payload (status, result or reason, provenance); every
+    exception becomes an ``error`` payload."""
     payload: dict[str, Any]
     ctx = Context(device=ctx_fields["device"], dtype=ctx_fields["dtype"], seed=ctx_fields["seed"],
                   cache_dir=Path(ctx_fields["cache_dir"]))
@@ -185,10 +198,7 @@ def _child(name: str, params: dict[str, Any], ctx_fields: dict[str, Any], out_pa
         payload = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"[:800], "traceback": tb[-4000:]}
     payload["provenance"] = {"files": ctx.files, "tensors": ctx.tensors, "notes": ctx.notes, "seed": ctx.seed,
                              "device": ctx.device, "dtype": ctx.dtype, "files_abs": ctx.files_abs}
-    tmp = out_path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(payload, fh, sort_keys=True, default=str)
-    os.replace(tmp, out_path)
+    return json.loads(json.dumps(payload, sort_keys=True, default=str))  # the same JSON a child process writes
 
 
 @dataclass(frozen=True)
@@ -209,6 +219,13 @@ def run_jobs(jobs: list[Job], *, device: str, dtype: str, seed: int, cache_dir: 
         spec = reg[job.name]
         if spec.device == "cuda" and not device.startswith("cuda"):
             results[job.key] = RunOutcome("not-run", "not run: needs GPU (no CUDA device in this run)")
+        elif spec.in_process:  # exact arithmetic on stated figures: a process of its own would cost more than it
+            t0 = time.monotonic()
+            payload = execute(job.name, job.params, {"device": device, "dtype": dtype, "seed": seed,
+                                                      "cache_dir": str(cache_dir)})
+            payload.get("provenance", {}).pop("files_abs", None)
+            results[job.key] = RunOutcome(payload["status"], payload.get("reason"), payload.get("result"),
+                                          payload.get("provenance", {}), seconds=time.monotonic() - t0)
         elif use_cache and (entry := cache_read(cache_dir, job.key)) is not None:
             results[job.key] = RunOutcome("ok", None, entry["result"], entry["provenance"], cached=True)
         else:

@@ -308,7 +308,7 @@ def _measurement_part(c: Claim, plan: MeasurementPlan, outcomes: dict[str, RunOu
         out = outcomes.get(job.key) if job else None
         spec = reg.get(m.name)
         exact = bool(spec and spec.is_exact(m.output))
-        label = f"{m.name}.{m.output}"
+        label = f"{m.name}.{m.output}" if m.name != "arith" or not job else f"arith({job.params.get('expr')})"
         row: dict[str, Any] = {"name": m.name, "params": job.params if job else m.params, "output": m.output,
                                "role": m.role, "key": m.key, "expect": m.expect.to_json() if m.expect else None,
                                "estimate": None, "model": None, "device": device, "dtype": dtype,

@@ -176,7 +176,7 @@ _TREND = {
 }
 
 
-@measurement("seedtab_trend", exact={k: _SEED_FIGURES for k in _TREND}, outputs=_TREND, timeout_s=30.0, description="monotonicity of a column of figures reported in a seed (not a measurement)")
+@measurement("seedtab_trend", in_process=True, exact={k: _SEED_FIGURES for k in _TREND}, outputs=_TREND, timeout_s=30.0, description="monotonicity of a column of figures reported in a seed (not a measurement)")
 def seedtab_trend(ctx: Context, *, xs: list = [], ys: list = [], direction: str = "increasing") -> Result:  # noqa: B006
     x = np.asarray(xs, dtype=float)
     y = np.asarray(ys, dtype=float)
@@ -225,7 +225,7 @@ _BLEND_FIDELITY = {
 }
 
 
-@measurement("seedtab_blend_fidelity", exact={k: _SEED_FIGURES for k in _BLEND_FIDELITY}, outputs=_BLEND_FIDELITY,
+@measurement("seedtab_blend_fidelity", in_process=True, exact={k: _SEED_FIGURES for k in _BLEND_FIDELITY}, outputs=_BLEND_FIDELITY,
              timeout_s=30.0, description="quantiser fidelity implied by a seed's reported blend cosines (not a measurement)")
 def seedtab_blend_fidelity(ctx: Context, *, blends: list = [], cosines: list = [], rho: float = 1.0,  # noqa: B006
                            at_blend: float = 0.25) -> Result:
