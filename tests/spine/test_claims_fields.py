@@ -197,3 +197,23 @@ def test_a_correction_states_the_corrected_statement(tmp_path: Path) -> None:
     claims = CLAIMS.replace("        role: refutes\n", "        role: corrects\n")
     errs = _check(tmp_path, claims)
     assert any("squares_negative.corrected" in e for e in errs), errs
+
+
+def test_a_restatement_quotes_its_source_seed() -> None:
+    other = {"000_x.txt": "The table:\n| 0.20 | 0.093 |\n"}
+    lk = link(params={"expr": "a * 2"}, seed_values={"a": "| 0.20 | {{0.093}} |"}, seed_values_from={"a": "000_x.txt"})
+    params, bound = resolve(lk, "an unrelated seed", other_seeds=other)
+    assert params["expr"] == "(0.093) * 2" and bound[0].quote.startswith("000_x.txt: ")
+    with pytest.raises(SeedDataError):
+        resolve(lk, "an unrelated seed")  # the other seed's text is needed
+    t = SeedTable(("| 0.20 | 0.093 |",), {"ys": 2}, seed="000_x.txt")
+    assert resolve(link(name="seedtab_trend", params={}, seed_table=t), "", other_seeds=other)[0]["ys"] == [0.093]
+
+
+def test_every_decisive_piece_is_in_the_reason() -> None:
+    from quantproof.ledger.verdict import Evidence, decide
+
+    held = Evidence("measurements", "reproduces", "holds", "a", detail="nll width 0.01", ran=True)
+    failed = Evidence("measurements", "reproduces", "fails", "b", detail="rep3 width 0.11", ran=True)
+    v = decide("empirical", [held, failed])
+    assert v.verdict == "not-reproduced" and "rep3 width 0.11" in v.reason and "nll width 0.01" in v.reason

@@ -61,7 +61,7 @@ TEST_FIELDS = {"test", "role"}
 MEAS_FIELDS = {"name", "params", "output", "role", "expect", "key", "control", "seed_values", "seed_table"}
 ASSUMPTION_FIELDS = {"text", "by", "kind"}
 CONTROL_FIELDS = {"label", "should", "params", "output"}
-SEED_TABLE_FIELDS = {"rows", "columns"}
+SEED_TABLE_FIELDS = {"rows", "columns", "seed"}
 PARAM_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -593,7 +593,7 @@ def _measurements(conv: _Converter, item: _Node, ctx: str) -> list[MeasurementLi
             conv.err(n.value["role"].line, f"{f}.role", f"{role!r} is not one of {', '.join(MEASUREMENT_ROLES)}")
         params = _params(conv, n, f)
         controls = _controls(conv, n, f)
-        seed_values = _seed_values(conv, n, f)
+        seed_values, seed_values_from = _seed_values(conv, n, f)
         seed_table = _seed_table(conv, n, f)
         expect = None
         if "expect" in n.value:
@@ -604,7 +604,8 @@ def _measurements(conv: _Converter, item: _Node, ctx: str) -> list[MeasurementLi
         if len(conv.errors) > before or name is None:
             continue
         out.append(MeasurementLink(name, params, output, role, expect, key, Where(conv.file, n.line),
-                                   controls=tuple(controls), seed_values=seed_values, seed_table=seed_table))
+                                   controls=tuple(controls), seed_values=seed_values, seed_table=seed_table,
+                                   seed_values_from=seed_values_from))
     keys = [m.key for m in out if m.key]
     for m in out:
         if m.expect and m.expect.kind == "compare" and m.expect.compare_with not in keys:
@@ -657,22 +658,32 @@ def _controls(conv: _Converter, n: _Node, f: str) -> list[Control]:
     return out
 
 
-def _seed_values(conv: _Converter, n: _Node, f: str) -> dict[str, str]:
+def _seed_values(conv: _Converter, n: _Node, f: str) -> tuple[dict[str, str], dict[str, str]]:
+    """{name: fragment} (the claim's seed) or {name: {seed: FILE, quote: fragment}} (another seed)."""
     node = n.value.get("seed_values")
     if node is None:
-        return {}
+        return {}, {}
     if not isinstance(node.value, dict) or not node.value:
         conv.err(node.line, f"{f}.seed_values", "must be a mapping {name: verbatim fragment of the seed}")
-        return {}
-    out = {}
+        return {}, {}
+    out: dict[str, str] = {}
+    other: dict[str, str] = {}
     for key, v in node.value.items():
+        vf = f"{f}.seed_values.{key}"
         if not PARAM_RE.match(key):
-            conv.err(v.line, f"{f}.seed_values.{key}", "names must be identifiers")
+            conv.err(v.line, vf, "names must be identifiers")
+        elif isinstance(v.value, dict):
+            _unknown(conv, v, {"seed", "quote"}, vf)
+            seed, quote = _str(conv, v, "seed", vf, max_len=200), _str(conv, v, "quote", vf)
+            if seed is not None and not SEED_RE.match(seed):
+                conv.err(v.value["seed"].line, f"{vf}.seed", "must be a plain file name like 000_xxx.txt (no paths)")
+            elif seed and quote:
+                out[key], other[key] = quote, seed
         elif not isinstance(v.value, str) or not v.value.strip():
-            conv.err(v.line, f"{f}.seed_values.{key}", "must be a verbatim fragment of the seed (a string)")
+            conv.err(v.line, vf, "must be a verbatim fragment of the seed (a string), or {seed: FILE, quote: ...}")
         else:
             out[key] = v.value
-    return out
+    return out, other
 
 
 def _seed_table(conv: _Converter, n: _Node, f: str) -> SeedTable | None:
@@ -686,6 +697,9 @@ def _seed_table(conv: _Converter, n: _Node, f: str) -> SeedTable | None:
     before = len(conv.errors)
     _unknown(conv, node, SEED_TABLE_FIELDS, tf)
     rows_n, cols_n = node.value.get("rows"), node.value.get("columns")
+    other_seed = _str(conv, node, "seed", tf, required=False, max_len=200)
+    if other_seed is not None and not SEED_RE.match(other_seed):
+        conv.err(node.value["seed"].line, f"{tf}.seed", "must be a plain file name like 000_xxx.txt (no paths)")
     rows: list[str] = []
     if rows_n is None or not isinstance(rows_n.value, list) or not rows_n.value:
         conv.err(node.line, f"{tf}.rows", "must be a non-empty list of table rows quoted verbatim from the seed")
@@ -706,4 +720,4 @@ def _seed_table(conv: _Converter, n: _Node, f: str) -> SeedTable | None:
                 cols[key] = v.value
     if len(conv.errors) > before:
         return None
-    return SeedTable(tuple(rows), cols, Where(conv.file, node.line))
+    return SeedTable(tuple(rows), cols, Where(conv.file, node.line), seed=other_seed)

@@ -98,6 +98,7 @@ class SeedTable:
     rows: tuple[str, ...]
     columns: dict[str, int]
     where: Where = field(default=Where("claims.yaml", 0))
+    seed: str | None = None  # another seed the rows are quoted from (default: the claim's own)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ class MeasurementLink:
     # as {{number}}}; substituted into an `arith` expression, or passed as a float parameter
     seed_values: dict[str, str] = field(default_factory=dict)
     seed_table: SeedTable | None = None
+    # names of seed_values quoted from another seed than the claim's own (a restatement quoting its source): name -> file
+    seed_values_from: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ A measurement link can bind parameters to figures of its seed:
   number, or marking the number it means as ``{{0.21}}`` when it holds several (``"from {{0.21}} MB to 0.02 MB"``).
   The number is substituted for ``name`` in an ``arith`` expression (as the exact decimal it is written as), or set
   as the float parameter ``name``.
+* A restatement may quote its source: ``seed_values: {name: {seed: 000_….txt, quote: FRAGMENT}}`` and
+  ``seed_table: {seed: 000_….txt, rows: …}`` bind figures from another seed, checked against that seed's text.
 * ``seed_table: {rows: [ROW, ...], columns: {param: N}}``: each ROW is a table row quoted verbatim from the seed
   (``| 0.10 | 0.9972 | 0.9979 | 0.0024 | 0.134 |``); cell N (1-based, split on ``|``) of every row must hold exactly
   one number, and the list of those numbers becomes the list parameter ``param``.
@@ -90,11 +92,29 @@ def cell_number(cell: str) -> str:
     return nums[0]
 
 
-def resolve(link: MeasurementLink, seed_text: str, param_types: dict[str, type] | None = None) -> tuple[
-        dict[str, Any], list[Bound]]:
-    """The link's parameters with the seed's figures bound in, and the figures used. Raises SeedDataError."""
-    seed_norm = normalise(seed_text)
-    seed_lines = {normalise(line) for line in seed_text.splitlines()}
+def other_seeds_quoted(link: MeasurementLink) -> set[str]:
+    """File names of the seeds other than the claim's own that the link quotes figures from."""
+    out = set(link.seed_values_from.values())
+    if link.seed_table is not None and link.seed_table.seed:
+        out.add(link.seed_table.seed)
+    return out
+
+
+def resolve(link: MeasurementLink, seed_text: str, param_types: dict[str, type] | None = None, *,
+            other_seeds: dict[str, str] | None = None) -> tuple[dict[str, Any], list[Bound]]:
+    """The link's parameters with the seed's figures bound in, and the figures used. Raises SeedDataError.
+
+    ``seed_text`` is the claim's own seed; ``other_seeds`` maps the file names of other seeds that the link quotes
+    (``{seed: FILE, quote: ...}``, ``seed_table.seed``) to their text."""
+    others = other_seeds or {}
+
+    def text_of(name: str | None, fld: str) -> str:
+        if name is None:
+            return seed_text
+        if name not in others:
+            raise SeedDataError(fld, f"no seed file {name!r}")
+        return others[name]
+
     params = dict(link.params)
     bound: list[Bound] = []
     for name, fragment in link.seed_values.items():
@@ -102,13 +122,16 @@ def resolve(link: MeasurementLink, seed_text: str, param_types: dict[str, type] 
             text, plain = fragment_number(fragment)
         except ValueError as exc:
             raise SeedDataError(f"seed_values.{name}", str(exc)) from None
-        if normalise(plain) not in seed_norm:
-            raise SeedDataError(f"seed_values.{name}", f"{plain!r} is not in the seed verbatim")
-        bound.append(Bound(name, plain, text))
+        src = link.seed_values_from.get(name)
+        if normalise(plain) not in normalise(text_of(src, f"seed_values.{name}")):
+            raise SeedDataError(f"seed_values.{name}", f"{plain!r} is not in {src or 'the seed'} verbatim")
+        bound.append(Bound(name, plain if src is None else f"{src}: {plain}", text))
     if link.seed_table is not None:
+        src = link.seed_table.seed
+        seed_lines = {normalise(line) for line in text_of(src, "seed_table.seed").splitlines()}
         for row in link.seed_table.rows:
             if normalise(row) not in seed_lines:
-                raise SeedDataError("seed_table.rows", f"{row!r} is not a line of the seed (verbatim)")
+                raise SeedDataError("seed_table.rows", f"{row!r} is not a line of {src or 'the seed'} (verbatim)")
         for param, col in link.seed_table.columns.items():
             values = []
             for row in link.seed_table.rows:

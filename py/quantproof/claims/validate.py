@@ -30,7 +30,7 @@ from ..evidence.measurement import registry
 from ..evidence.tests import TestIndex, scan_tests
 from .loader import SchemaError
 from .model import DECISIVE_ROLES, TEST_ROLES, ClaimSet
-from .seeddata import SeedDataError, resolve
+from .seeddata import SeedDataError, other_seeds_quoted, resolve
 
 SEEDS_DIR = "seeds"
 
@@ -106,7 +106,13 @@ def validate(cs: ClaimSet, repo: Path, *, lean: LeanIndex | None = None, tests: 
             params = dict(m.params)
             if m.seed_values or m.seed_table:
                 try:
-                    params, _ = resolve(m, seed_raw.get(c.seed) or "", {k: p.type for k, p in spec.params.items()})
+                    others = {}
+                    for name in other_seeds_quoted(m):
+                        q = repo / SEEDS_DIR / name
+                        if q.is_file():
+                            others[name] = q.read_text(encoding="utf-8", errors="replace")
+                    params, _ = resolve(m, seed_raw.get(c.seed) or "", {k: p.type for k, p in spec.params.items()},
+                                        other_seeds=others)
                 except SeedDataError as exc:
                     errors.append(SchemaError(cs.path, m.where.line, f"{f}.{exc.field}", str(exc)))
             try:

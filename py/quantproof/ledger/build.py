@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..claims.model import Claim, ClaimSet, MeasurementLink
+from ..claims.seeddata import other_seeds_quoted
 from ..claims.seeddata import resolve as resolve_seed_data
 from ..evidence import formal as F
 from ..evidence import tests as T
@@ -178,10 +179,12 @@ def measurement_jobs(opts: RunOptions, claims: list[Claim]) -> MeasurementPlan:
             try:
                 params = dict(m.params)
                 if m.seed_values or m.seed_table:
-                    if c.seed not in seed_texts:
-                        seed_texts[c.seed] = (opts.repo / "seeds" / c.seed).read_text(encoding="utf-8")
+                    for name in {c.seed} | other_seeds_quoted(m):
+                        if name not in seed_texts:
+                            seed_texts[name] = (opts.repo / "seeds" / name).read_text(encoding="utf-8")
                     params, figures = resolve_seed_data(m, seed_texts[c.seed],
-                                                        {k: p.type for k, p in spec.params.items()})
+                                                        {k: p.type for k, p in spec.params.items()},
+                                                        other_seeds=seed_texts)
                     plan.bound[(c.id, i)] = [f.to_json() for f in figures]
                 plan.link_job[(c.id, i)] = job_for(m.name, params)
                 for j, ctl in enumerate(m.controls):

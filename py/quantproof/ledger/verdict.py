@@ -155,6 +155,10 @@ def _context_sentences(evidence: list[Evidence], used: list[Evidence], ctx: Clai
         elif e.decisive and e.state == "fails" and e.role in ("refutes", "corrects", "vacuous"):
             what = {"refutes": "a refutation", "corrects": "a proposed correction", "vacuous": "a vacuity check"}
             out.append(f"{what[e.role]} failed: {e.detail or e.label}")
+        elif e.decisive:
+            verb = {"asserts": "the claim", "reproduces": "a reproduction", "corrects": "the correction",
+                    "refutes": "a refutation", "vacuous": "a vacuity check"}.get(e.role, e.role)
+            out.append(f"also decisive: {verb} {'held' if e.state == 'holds' else 'failed'}: {e.detail or e.label}")
         elif e.ran and not e.decisive and e.role not in ("control",):
             why = e.blocked or _why_unknown(e)
             out.append(f"not decisive: {e.detail or e.label} ({why})")
