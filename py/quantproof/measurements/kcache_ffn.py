@@ -10,6 +10,7 @@ replicate Gaussian draws that of the nulls. The seed's figures enter ``expert_ga
 from the seed's text (claims.yaml ``seed_values``), never typed here.
 
 SmolLM2's MLP weights are dequantized Q4_1 (a 4-bit grid): weight claims use all-MiniLM-L6-v2's fp32 matrices.
+``batch_fraction = 0`` skips the batch fits (the batch outputs are then absent from the result).
 """
 
 from __future__ import annotations
@@ -65,24 +66,24 @@ def ffn_weight_beta(ctx: Context, *, model: str = "minilm", layers: str = "0,3,5
             Xc, Xh = P[: len(Xc)], P[len(Xc):len(Xc) + len(Xh)]
             M = np.vstack([Xc, Xh])
         full = fit_rotation(M, center=center, iters=iters, rng=rng)
-        sel = rng.choice(n, size=max(2, int(round(batch_fraction * n))), replace=False)
-        bat = fit_rotation(M[sel], center=center, iters=iters, rng=rng)
+        batch = batch_fraction > 0
+        sel = rng.choice(n, size=max(2, int(round(batch_fraction * n))), replace=False) if batch else None
+        bat = fit_rotation(M[sel], center=center, iters=iters, rng=rng) if batch else None
         half = fit_rotation(Xc, center=center, iters=iters, rng=rng)
         if (n, d) not in nulls:   # the Gaussian nulls depend on the shape only
             G = rng.standard_normal((n, d))
             gfull = fit_rotation(G, center=center, iters=iters, rng=rng)
-            gbat = fit_rotation(G[sel], center=center, iters=iters, rng=rng)
-            nulls[(n, d)] = {
-                "null_beta_learned_full": _beta(gfull.apply(G)),
-                "null_batch": _beta(gbat.apply(G[sel])), "null_batch_on_full": _beta(gbat.apply(G)),
-                "null_beta_heldout": _beta(gfull.apply(rng.standard_normal((n, d)))),
-            }
+            nulls[(n, d)] = {"null_beta_learned_full": _beta(gfull.apply(G)),
+                             "null_beta_heldout": _beta(gfull.apply(rng.standard_normal((n, d))))}
+            if batch:
+                gbat = fit_rotation(G[sel], center=center, iters=iters, rng=rng)
+                nulls[(n, d)].update(null_batch=_beta(gbat.apply(G[sel])), null_batch_on_full=_beta(gbat.apply(G)))
         rows.append({
             "matrix": u.name, "shape": u.extra["shape"], "rows_per_col": n / d,
             "beta_raw": _beta(M - M.mean(0) if center else M),
             "beta_learned_full": _beta(full.apply(M)),
-            "beta_batch": _beta(bat.apply(M[sel])), "beta_batch_on_full": _beta(bat.apply(M)),
             "beta_heldout": _beta(half.apply(Xh)),
+            **({"beta_batch": _beta(bat.apply(M[sel])), "beta_batch_on_full": _beta(bat.apply(M))} if batch else {}),
             **nulls[(n, d)],
         })
 
@@ -97,24 +98,28 @@ def ffn_weight_beta(ctx: Context, *, model: str = "minilm", layers: str = "0,3,5
     outs = {
         "beta_raw": est(col("beta_raw")),
         "beta_learned_full": est(col("beta_learned_full")),
-        "beta_batch": est(col("beta_batch")),
-        "beta_batch_on_full": est(col("beta_batch_on_full")),
-        "batch_full_gap": est(col("beta_batch") - col("beta_batch_on_full")),
         "beta_heldout": est(col("beta_heldout")),
         "null_beta_learned_full": est(col("null_beta_learned_full")),
-        "null_batch_full_gap": est(col("null_batch") - col("null_batch_on_full")),
         "null_beta_heldout": est(col("null_beta_heldout")),
         "heldout_minus_null": est(col("beta_heldout") - col("null_beta_heldout")),
         "learned_full_minus_null": est(col("beta_learned_full") - col("null_beta_learned_full")),
-        "gap_minus_null": est(col("beta_batch") - col("beta_batch_on_full")
-                              - (col("null_batch") - col("null_batch_on_full"))),
     }
+    if batch_fraction > 0:
+        outs.update({
+            "beta_batch": est(col("beta_batch")),
+            "beta_batch_on_full": est(col("beta_batch_on_full")),
+            "batch_full_gap": est(col("beta_batch") - col("beta_batch_on_full")),
+            "null_batch_full_gap": est(col("null_batch") - col("null_batch_on_full")),
+            "gap_minus_null": est(col("beta_batch") - col("beta_batch_on_full")
+                                  - (col("null_batch") - col("null_batch_on_full"))),
+        })
     names = [r["matrix"] for r in rows]
     x = list(range(len(rows)))
     label = model_label(model) + (", planted control" if source == "planted" else "")
     plot = Plot(f"ffn_weight_beta_{model}" + ("_planted" if source == "planted" else ""),
                 f"FFN weights ({label}): β_raw → β_batch → β_learned", "matrix (index; see details)", "β",
-                [Series("β_raw", x, col("beta_raw").tolist()), Series("β_batch", x, col("beta_batch").tolist()),
+                [Series("β_raw", x, col("beta_raw").tolist()),
+                 *([Series("β_batch", x, col("beta_batch").tolist())] if batch_fraction > 0 else []),
                  Series("β_learned (full, in-sample)", x, col("beta_learned_full").tolist()),
                  Series("β held-out", x, col("beta_heldout").tolist()),
                  Series("Gaussian same shape, in-sample", x, col("null_beta_learned_full").tolist())],
