@@ -171,3 +171,19 @@ def test_smollm2_default_measurements_run(tmp_path):
     assert 1.0 <= h["participation_ratio"].value <= 576
     s = reg["sign_beta"].func(Context(cache_dir=tmp_path), transform="haar").outputs
     assert abs(s["mean_cos_heldout"].value - math.sqrt(2 / math.pi)) < 0.05
+
+
+def test_minilm_ffn_weight_beta_batch_skip_and_planted_source(tmp_path):
+    """Real MiniLM FFN weights, 2 iterations: batch_fraction = 0 leaves the batch outputs out (never NaN), and the
+    planted source replaces the weights by rows of the same shape (β_raw of a noisy lattice in a rotated frame is
+    Gaussian-like, unlike the real weights')."""
+    pytest.importorskip("transformers")
+    f = registry()["ffn_weight_beta"].func
+    real = f(Context(cache_dir=tmp_path), layers="0", iters=2, batch_fraction=0.0).outputs
+    assert "beta_batch" not in real and "gap_minus_null" not in real
+    assert all(math.isfinite(v.value) for v in real.values())
+    planted = f(Context(cache_dir=tmp_path), layers="0", iters=2, batch_fraction=0.0, source="planted").outputs
+    assert abs(planted["beta_raw"].value - 2 / math.pi) < 0.01
+    assert abs(real["beta_raw"].value - planted["beta_raw"].value) > 0.02
+    with pytest.raises(ValueError):
+        f(Context(cache_dir=tmp_path), layers="0", iters=2, source="nope")
