@@ -292,6 +292,25 @@ def _judged(est: dict[str, Any] | None, m: MeasurementLink, other: dict[str, Any
     return judge(est, m.expect, other, exact=exact, other_exact=other_exact)
 
 
+def _link_label(c: Claim, i: int, plan: MeasurementPlan) -> str:
+    """How a reason names link i: name.output, plus the parameters that tell it apart from the claim's other links
+    of the same name.output (model=minilm, planted_noise=0.3, …); an arith link by its expression."""
+    m = c.measurements[i]
+    job = plan.link_job.get((c.id, i))
+    if m.name == "arith" and job:
+        return f"arith({job.params.get('expr')})"
+    label = f"{m.name}.{m.output}"
+    if job is None:
+        return label
+    peers = [plan.link_job.get((c.id, k)) for k, o in enumerate(c.measurements)
+             if k != i and o.name == m.name and o.output == m.output]
+    peers = [p for p in peers if p is not None]
+    differ = sorted(k for k in job.params if any(p.params.get(k) != job.params[k] for p in peers))
+    if differ:
+        label += "[" + ", ".join(f"{k}={job.params[k]}" for k in differ) + "]"
+    return label
+
+
 def _measurement_part(c: Claim, plan: MeasurementPlan, outcomes: dict[str, RunOutcome], skipped_stage: bool,
                       device: str, dtype: str) -> tuple[list[dict], list[Evidence], list[str]]:
     reg = registry()
@@ -311,7 +330,7 @@ def _measurement_part(c: Claim, plan: MeasurementPlan, outcomes: dict[str, RunOu
         out = outcomes.get(job.key) if job else None
         spec = reg.get(m.name)
         exact = bool(spec and spec.is_exact(m.output))
-        label = f"{m.name}.{m.output}" if m.name != "arith" or not job else f"arith({job.params.get('expr')})"
+        label = _link_label(c, i, plan)
         row: dict[str, Any] = {"name": m.name, "params": job.params if job else m.params, "output": m.output,
                                "role": m.role, "key": m.key, "expect": m.expect.to_json() if m.expect else None,
                                "estimate": None, "model": None, "device": device, "dtype": dtype,
