@@ -135,6 +135,10 @@ class MeasurementLink:
     # as {{number}}}; substituted into an `arith` expression, or passed as a float parameter
     seed_values: dict[str, str] = field(default_factory=dict)
     seed_table: SeedTable | None = None
+    # the model the seed measured (quantproof.capture.targets), when its seed names one; ``params`` runs the
+    # substitute, ``target_params`` override them when the target is bound to a checkpoint (``--model``)
+    target: str | None = None
+    target_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
