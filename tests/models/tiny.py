@@ -20,7 +20,7 @@ FAMILIES = ("llama", "qwen2", "gpt2", "gpt_neo", "gemma3", "gemma4_moe", "bert")
 def _config(family: str):
     import transformers as tf
 
-    common = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=16,
+    common = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=64, num_hidden_layers=16,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
                   bos_token_id=0, eos_token_id=1, pad_token_id=1, tie_word_embeddings=False)
     if family == "llama":
@@ -28,23 +28,23 @@ def _config(family: str):
     if family == "qwen2":
         return tf.Qwen2Config(**common), "Qwen2ForCausalLM"
     if family == "gpt2":
-        return tf.GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=12, n_head=4, n_positions=512, bos_token_id=0,
+        return tf.GPT2Config(vocab_size=VOCAB, n_embd=64, n_layer=12, n_head=4, n_positions=512, bos_token_id=0,
                              eos_token_id=0), "GPT2LMHeadModel"
     if family == "gpt_neo":
-        return tf.GPTNeoConfig(vocab_size=VOCAB, hidden_size=32, num_layers=4, num_heads=4,
+        return tf.GPTNeoConfig(vocab_size=VOCAB, hidden_size=64, num_layers=4, num_heads=4,
                                attention_types=[[["global", "local"], 2]], max_position_embeddings=512,
                                window_size=256, bos_token_id=0, eos_token_id=0), "GPTNeoForCausalLM"
     if family == "gemma3":
-        return tf.Gemma3TextConfig(**{**common, "num_attention_heads": 4}, head_dim=8, sliding_window=256,
+        return tf.Gemma3TextConfig(**{**common, "num_attention_heads": 4}, head_dim=16, sliding_window=256,
                                    query_pre_attn_scalar=8), "Gemma3ForCausalLM"
     if family == "gemma4_moe":
         c = {k: v for k, v in common.items()}
-        return tf.Gemma4TextConfig(**c, head_dim=8, global_head_dim=16, num_global_key_value_heads=1,
+        return tf.Gemma4TextConfig(**c, head_dim=16, global_head_dim=32, num_global_key_value_heads=1,
                                    attention_k_eq_v=True, enable_moe_block=True, num_experts=4, top_k_experts=2,
-                                   moe_intermediate_size=16, hidden_size_per_layer_input=0,
+                                   moe_intermediate_size=32, hidden_size_per_layer_input=0,
                                    vocab_size_per_layer_input=VOCAB, sliding_window=256), "Gemma4ForCausalLM"
     if family == "bert":
-        return tf.BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=6, num_attention_heads=4,
+        return tf.BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=6, num_attention_heads=4,
                              intermediate_size=64, max_position_embeddings=512), "BertModel"
     raise ValueError(family)
 

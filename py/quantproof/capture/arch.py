@@ -125,6 +125,21 @@ class Adapter:
             return float(rp[lt].get("rope_theta")) if rp[lt].get("rope_theta") is not None else None
         return _rope_theta(self.cfg)
 
+    def rope_spec(self, li: int) -> dict[str, Any]:
+        """The rotation of layer ``li``: its type, base θ, the model's own inverse frequencies (float32, as the model
+        computes them) and attention scaling, for measurements that re-apply RoPE in float64."""
+        r = self.rotary(li)
+        lt = r.layer_type
+        mod = r.module
+        inv = getattr(mod, f"{lt}_inv_freq" if lt else "inv_freq", None)
+        scaling = getattr(mod, f"{lt}_attention_scaling" if lt else "attention_scaling", 1.0)
+        rtype = getattr(mod, "rope_type", "default")
+        if isinstance(rtype, dict):
+            rtype = rtype.get(lt, "default")
+        return {"layer_type": lt, "rope_type": str(rtype), "theta": self.rope_theta(li),
+                "inv_freq": [float(x) for x in inv.detach().float().cpu()] if inv is not None else None,
+                "scaling": float(scaling if scaling is not None else 1.0)}
+
     # -- hidden states: decoder layer outputs; the last one is the base's last_hidden_state (after the final norm)
     def embeddings_device(self):
         return self.model.get_input_embeddings().weight.device

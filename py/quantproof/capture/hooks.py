@@ -589,8 +589,7 @@ def _capture_causal(model, tok, info, kinds, docs, max_tokens, out_dir: Path | N
     if not uniform:
         cfg["per_layer"] = [{"n_heads": d.n_heads, "n_kv_heads": d.n_kv_heads, "head_dim": d.head_dim} for d in dims]
     if ad.rope:
-        cfg["rope_theta_per_layer"] = [ad.rope_theta(li) for li in range(L)]
-        cfg["layer_types"] = [ad.layer_type(li) for li in range(L)]
+        cfg["rope_per_layer"] = [ad.rope_spec(li) for li in range(L)]
     meta = {"model": info.describe(), "model_sha256": info.sha256, "rope": ad.rope, "family": info.arch,
             "rope_check_max_abs_err": max_err, "rope_check_layers": check,
             "rope_check_abs_err_per_layer": {str(li): e for li, e in cache_err.items()},
@@ -718,3 +717,11 @@ def attention_weights(model_name: str = "smollm2", layer: int = 0, ctx=None, dev
     q = getattr(att, "q_proj", None) or getattr(att, "query")
     k = getattr(att, "k_proj", None) or getattr(att, "key")
     return q.weight.detach().float().cpu().numpy(), k.weight.detach().float().cpu().numpy()
+
+
+def n_layers_of(model_name: str, ctx=None, device: str = "cpu") -> int:
+    """Decoder (encoder) layers of a model (loads it; loaded models are kept for the process)."""
+    from . import arch as A
+
+    model, _, _ = _models.load_model(model_name, device=device, dtype="float32", ctx=ctx)
+    return A.adapter(model).n_layers()

@@ -325,3 +325,69 @@ def checkpoint_hashes(files: dict[str, Path]) -> dict[str, str]:
     from ..evidence.measurement import file_sha256
 
     return {label: file_sha256(p) for label, p in sorted(files.items())}
+
+
+# ------------------------------------------------------------------------------------------------ per link
+
+@dataclass(frozen=True)
+class ModelRun:
+    """Which model a measurement link runs on: the seed's (``ran="target"``) or a substitute, and its files."""
+
+    target: str | None             # the link's target (None: its seed names no model)
+    ran: str                       # target | substitute
+    model: str                     # what the measurement's ``model`` parameter was given (a name or a path)
+    label: str                     # how the verdict's reason names it
+    files: dict[str, str] = field(default_factory=dict)  # label -> sha256 of the checkpoint's files
+    bound: bool = False            # a local checkpoint bound on the command line
+
+    def note(self) -> str:
+        """"on the seed's model X" | "on substitute Y for X" | "on Y"."""
+        t = TARGETS.get(self.target or "")
+        if self.ran == "target" and t is not None:
+            return f"on the seed's model {t.label}"
+        if t is not None:
+            return f"on substitute {self.label} for {t.label}"
+        return f"on {self.label}"
+
+    def key(self) -> dict[str, Any]:
+        """What a measurement cache key holds of it: which one ran and its files (not the link's target name, so
+        links that run the same model share one job)."""
+        return {"ran": self.ran, "files": dict(sorted(self.files.items()))}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "ran": self.ran, "model": self.model, "label": self.label,
+                "bound": self.bound, "files": dict(sorted(self.files.items()))}
+
+
+def _bound_label(b: Binding) -> str:
+    return f"{b.path.name} ({b.model_type}, bound)"
+
+
+def model_run(target: str | None, target_params: dict[str, Any], params: dict[str, Any], default_model: str,
+              bindings: dict[str, Binding]) -> tuple[dict[str, Any], ModelRun]:
+    """The parameters a link runs with and the :class:`ModelRun` they amount to. A bound target replaces the
+    substitute (its ``target_params`` applied); else a bound substitute replaces the shipped copy; else the
+    substitute named by ``params["model"]`` (or the measurement's default) runs."""
+    sub = str(params.get("model", default_model))
+    if target is not None and target in bindings:
+        b = bindings[target]
+        run = ModelRun(target, "target", str(b.path), TARGETS[target].label, checkpoint_hashes(b.files), True)
+        return {**params, **target_params, "model": str(b.path)}, run
+    if sub in bindings:
+        b = bindings[sub]
+        return {**params, "model": str(b.path)}, ModelRun(target, "substitute", str(b.path), _bound_label(b),
+                                                          checkpoint_hashes(b.files), True)
+    s = SUBSTITUTES.get(sub)
+    label = s.label if s is not None else Path(sub).name
+    return dict(params), ModelRun(target, "substitute", sub, label, _shipped_hashes(sub))
+
+
+def _shipped_hashes(name_or_path: str) -> dict[str, str]:
+    """Files of a model not bound on the command line; {} when it is not installed (the measurement says so)."""
+    from ..evidence.measurement import MeasurementUnavailable
+    from .models import model_files_sha256
+
+    try:
+        return model_files_sha256(name_or_path)[0]
+    except (MeasurementUnavailable, OSError, ValueError):
+        return {}

@@ -55,6 +55,12 @@ _SWEEP = {
 }
 
 
+def _label(model: str) -> str:
+    from ._empirical import model_label
+
+    return "SmolLM2-135M" if model == "smollm2" else model_label(model)
+
+
 @measurement("e8b_sweep", on_model=True, outputs={**_AT_B, **_SWEEP}, timeout_s=1800.0,
              description="E8⊕E8 residual-stream blend sweep on SmolLM2-135M: fidelity, NLL/KL, repetition, "
                          "MiniLM relevance, change-point tests")
@@ -62,7 +68,9 @@ def e8b_sweep(ctx: Context, *, report_blend: float = 0.20,
               blends: list = [0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50],  # noqa: B006
               layer_lo: int = -1, layer_hi: int = -1, scale: str = "rms", resolution: float = 1.0,
               n_docs: int = 8, doc_tokens: int = 128, n_prompts: int = 8, prompt_tokens: int = 16,
-              new_tokens: int = 32, n_boot: int = 1000, cp_boot: int = 200) -> Result:
+              new_tokens: int = 32, n_boot: int = 1000, cp_boot: int = 200, model: str = "smollm2") -> Result:
+    """``model``: the causal LM whose residual stream is blended (the seed's Qwen2.5-0.5B when bound); MiniLM
+    scores the generations' relevance either way."""
     import torch
 
     from ..math.lattice import blend_cosine_predicted
@@ -77,7 +85,7 @@ def e8b_sweep(ctx: Context, *, report_blend: float = 0.20,
     cfg = SweepConfig(blends=bl, layer_lo=layer_lo, layer_hi=layer_hi, scale=scale, resolution=resolution,
                       n_docs=n_docs, doc_tokens=doc_tokens, n_prompts=n_prompts, prompt_tokens=prompt_tokens,
                       new_tokens=new_tokens, n_boot=n_boot, cp_boot=cp_boot, seed=ctx.seed)
-    res = run_sweep(cfg, device=ctx.device, ctx=ctx, cache_dir=ctx.cache_dir)
+    res = run_sweep(cfg, device=ctx.device, ctx=ctx, cache_dir=ctx.cache_dir, model=model)
     k = bkey(report_blend)
     rng = ctx.rng(17)
     out: dict[str, Estimate] = {}
@@ -150,7 +158,7 @@ def e8b_sweep(ctx: Context, *, report_blend: float = 0.20,
                     ("top1_agree", "top-1 agreement"), ("rep3", "repeated 3-gram rate"),
                     ("relevance", "prompt relevance"), ("sim_baseline", "similarity to b=0")):
         ys = [res.table[m][bkey(b)] for b in bl]
-        plots.append(Plot(id=f"e8b_{m}", title=f"{m} vs blend ratio (SmolLM2-135M, layers "
+        plots.append(Plot(id=f"e8b_{m}", title=f"{m} vs blend ratio ({_label(model)}, layers "
                                                 f"{res.band[0]}–{res.band[1]})",
                           x_label="blend ratio b", y_label=ylab,
                           series=[Series(m, list(bl), [y[0] for y in ys], [y[1] for y in ys], [y[2] for y in ys])]))
@@ -158,8 +166,9 @@ def e8b_sweep(ctx: Context, *, report_blend: float = 0.20,
         "band": list(res.band), "config": res.to_json()["config"], "table": res.table, "changepoint": cps,
         "prompts": res.prompts, "generations": res.generations, "meta": {k2: v2 for k2, v2 in res.meta.items()
                                                                           if k2 != "changepoint"},
-        "reading": "Qwen2.5-0.5B is not available; SmolLM2-135M-Instruct (Q4_1 GGUF dequantised) stands in. "
-                   "A seed number not matched here is 'not reproduced', not 'false'.",
+        "reading": ("Qwen2.5-0.5B is not available; SmolLM2-135M-Instruct (Q4_1 GGUF dequantised) stands in. "
+                    "A seed number not matched here is 'not reproduced', not 'false'.") if model == "smollm2" else
+                   f"measured on {_label(model)}",
     }
     return Result(outputs=out, plots=plots, details=details, model=res.meta.get("model"))
 

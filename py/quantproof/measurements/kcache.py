@@ -55,29 +55,21 @@ def _groups(doc_index: np.ndarray) -> list[np.ndarray]:
 
 
 def _model_label(model: str) -> str:
-    return {"smollm2": "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized fp32)",
-            "minilm": "all-MiniLM-L6-v2 (fp32)"}.get(model, model)
+    return E.model_label(model)
 
 
 def key_units(ctx: Context, model: str, kind: str, n_calib_docs: int, n_heldout_docs: int, max_tokens: int,
               layers: str, drop_first: int) -> tuple[list[Unit], dict[str, Any]]:
-    if (model, kind) in E.KEY_KINDS:
-        ak = E.KEY_KINDS[(model, kind)]
-    elif model not in ("smollm2", "minilm") and kind in ("k_post_rope", "k_pre_rope", "keys", "minilm_keys"):
-        ak = "keys" if kind in ("keys", "minilm_keys") else kind      # a user model given by its local path
-    else:
-        raise ValueError(f"kind {kind!r} is not available for model {model!r} "
-                         f"(smollm2: k_post_rope | k_pre_rope; minilm: minilm_keys; a local causal LM: "
-                         f"k_post_rope | k_pre_rope; a local encoder: keys)")
+    ak = E.capture_kind(model, kind)
     cal = E.get_capture(ctx, model, (ak,), "calibration", n_calib_docs, max_tokens)
     held = E.get_capture(ctx, model, (ak,), "heldout", n_heldout_docs, max_tokens)
     mc, mh = cal.token_mask(drop_first), held.token_mask(drop_first)
     gc, gh = _groups(cal.doc_index[mc]), _groups(held.doc_index[mh])
     units = []
     for li in E.parse_layers(layers, cal.n_layers(ak)):
-        for h in range(cal.n_heads(ak)):
-            units.append(Unit(f"L{li}H{h}", li, h, cal.head(ak, li, h)[mc].astype(np.float64),
-                              held.head(ak, li, h)[mh].astype(np.float64), gc, gh))
+        for h in range(cal.n_heads(ak, li)):
+            units.append(Unit(f"L{li}H{h}", li, h, np.asarray(cal.head(ak, li, h))[mc].astype(np.float64),
+                              np.asarray(held.head(ak, li, h))[mh].astype(np.float64), gc, gh))
     info = {"n_calib_tokens": int(mc.sum()), "n_heldout_tokens": int(mh.sum()), "n_calib_docs": len(gc),
             "n_heldout_docs": len(gh), "capture_meta": {k: v for k, v in cal.meta.items() if k != "config"},
             "ident": {"model_sha256": cal.model_sha256, "corpus_sha256": cal.corpus_sha256, "kind": kind,
@@ -86,24 +78,31 @@ def key_units(ctx: Context, model: str, kind: str, n_calib_docs: int, n_heldout_
     return units, info
 
 
-def ffn_units(ctx: Context, model: str, layers: str, heldout_fraction: float = 0.5) -> tuple[list[Unit], dict]:
+def ffn_units(ctx: Context, model: str, layers: str, heldout_fraction: float = 0.5,
+              matrices: str = "mlp") -> tuple[list[Unit], dict]:
     """FFN weight matrices as sets of vectors along the hidden dimension (the axis a rotation shared with the
-    activations acts on): rows of up/gate/intermediate, columns of down/output. Rows are split at random into
-    calibration and held-out halves; each row is its own bootstrap group."""
-    from ..capture.hooks import ffn_weights
+    activations acts on): rows of up/gate/intermediate/c_fc, columns of down/output/c_proj. Rows are split at random
+    into calibration and held-out halves; each row is its own bootstrap group.
+
+    ``matrices="experts"`` (a mixture of experts): per layer the experts' matrices stacked as seed 003 stacks them,
+    ``experts_gate_up`` (every expert's gate and up rows: E·2I × H) and ``experts_down`` (every expert's down
+    columns: E·I × H; the seed's table lists E·H × I rows instead: we keep the hidden-space convention)."""
+    from ..capture.arch import is_output_matrix
+    from ..capture.hooks import ffn_weights, n_layers_of
     from ..capture.models import model_files_sha256
 
-    W = ffn_weights(model, ctx=ctx)
-    n_layers = 1 + max(int(k.split(".")[0][1:]) for k in W)
-    keep = set(E.parse_layers(layers, n_layers))
+    if matrices not in ("mlp", "experts"):
+        raise ValueError(f"matrices must be 'mlp' or 'experts', got {matrices!r}")
+    keep = set(E.parse_layers(layers, n_layers_of(model, ctx)))
+    W = ffn_weights(model, ctx=ctx, layers=sorted(keep), experts=matrices == "experts")
+    if matrices == "experts":
+        W = _stack_experts(W)
     rng = ctx.rng(101)
     units = []
     for name in sorted(W, key=lambda k: (int(k.split(".")[0][1:]), k)):
         li = int(name.split(".")[0][1:])
-        if li not in keep:
-            continue
         M = W[name].astype(np.float64)
-        if name.endswith(("down_proj", ".output")):
+        if is_output_matrix(name):
             M = M.T
         perm = rng.permutation(len(M))
         nh = int(round(heldout_fraction * len(M)))
@@ -115,8 +114,20 @@ def ffn_units(ctx: Context, model: str, layers: str, heldout_fraction: float = 0
             "ident": {"ffn": model, "model_sha256": model_files_sha256(model, ctx)[1],
                       "units": [u.name for u in units], "seed": ctx.seed},
             "note": ("SmolLM2 weights are dequantized Q4_1 (4-bit blocks of 32): their β reflects the 4-bit grid"
-                     if model == "smollm2" else "MiniLM weights are fp32 as released")}
+                     if model == "smollm2" else "MiniLM weights are fp32 as released" if model == "minilm"
+                     else "weights as stored in the checkpoint, converted to float64")}
     return units, info
+
+
+def _stack_experts(W: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per layer: every expert's gate and up rows stacked (``experts_gate_up``: E·2I × H) and every expert's down
+    columns stacked (``experts_down``: E·I × H), both vectors of the hidden space."""
+    out: dict[str, list] = {}
+    for name in sorted(W, key=lambda k: (k.split(".")[0], int(k.split(".")[2]), k)):
+        layer, _, e, mat = name.split(".")
+        key = f"{layer}.experts_down" if mat == "down_proj" else f"{layer}.experts_gate_up"
+        out.setdefault(key, []).append(W[name].T if mat == "down_proj" else W[name])
+    return {k: np.concatenate(v, axis=0) for k, v in out.items()}
 
 
 # ------------------------------------------------------------------------------------------------ transforms
@@ -569,10 +580,11 @@ def rotation_overfit_sweep(ctx: Context, *, model: str = "smollm2", kind: str = 
     timeout_s=900,
 )
 def ffn_weight_beta(ctx: Context, *, model: str = "minilm", layers: str = "0,3,5", center: bool = False,
-                    batch_fraction: float = 0.5, iters: int = 25) -> Result:
+                    batch_fraction: float = 0.5, iters: int = 25, matrices: str = "mlp") -> Result:
+    """``matrices``: ``mlp`` (the dense MLP) or ``experts`` (a mixture of experts' stacked expert matrices)."""
     from ..math.rotations import fit_l1_rotation
 
-    units, info = ffn_units(ctx, model, layers)
+    units, info = ffn_units(ctx, model, layers, matrices=matrices)
     rng = ctx.rng(23)
     rows = []
     nulls: dict[tuple[int, int], dict[str, float]] = {}
@@ -808,6 +820,35 @@ def _rope_half(X: np.ndarray, pos: np.ndarray, theta: float) -> np.ndarray:
     return rope(X, pos, base=theta, pairing="half")
 
 
+def _rope_layer(X: np.ndarray, pos: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
+    """The RoPE of one layer in float64: from θ for the default rotation (Llama, Qwen2, Gemma sliding layers),
+    else from the model's own inverse frequencies and scaling (scaled or partial rotations, e.g. Gemma-4's full
+    layers, which rotate a quarter of the dimensions)."""
+    if spec.get("rope_type", "default") == "default" and spec.get("theta") and float(spec.get("scaling", 1.0)) == 1.0:
+        return _rope_half(X, pos, float(spec["theta"]))
+    inv = np.asarray(spec["inv_freq"], dtype=np.float64)
+    ang = np.asarray(pos, dtype=np.float64)[:, None] * inv[None, :]
+    c = np.concatenate([np.cos(ang), np.cos(ang)], axis=-1) * float(spec.get("scaling", 1.0))
+    s = np.concatenate([np.sin(ang), np.sin(ang)], axis=-1) * float(spec.get("scaling", 1.0))
+    X = np.asarray(X, dtype=np.float64)
+    h = X.shape[-1] // 2
+    rot = np.concatenate([-X[..., h:], X[..., :h]], axis=-1)
+    return X * c + rot * s
+
+
+def _rope_specs(cap) -> list[dict[str, Any]]:
+    cfg = cap.meta.get("config") or {}
+    specs = cfg.get("rope_per_layer")
+    if specs:
+        return specs
+    theta = cfg.get("rope_theta")
+    if not theta:
+        raise MeasurementUnavailable("the capture metadata holds no RoPE parameters")
+    return [{"rope_type": "default", "theta": theta, "scaling": 1.0}] * cap.n_layers("k_pre_rope" if "k_pre_rope"
+                                                                                      in cap.arrays else
+                                                                                      "k_post_rope")
+
+
 def _rope_commuting(d: int, rng) -> np.ndarray:
     """Orthogonal R with an independent 2×2 rotation on every RoPE plane (i, i + d/2): commutes with RoPE."""
     from ..math.attention import rope_commuting_rotation
@@ -838,25 +879,25 @@ def _softmax_causal(S: np.ndarray) -> np.ndarray:
     timeout_s=600,
 )
 def gauge_invariance(ctx: Context, *, rotation: str = "haar", layers: str = "all", n_docs: int = 4,
-                     iters: int = 30) -> Result:
-    model = "smollm2"
+                     iters: int = 30, model: str = "smollm2") -> Result:
+    """``model``: any causal LM with RoPE (a model without RoPE: not applicable)."""
     cal = E.get_capture(ctx, model, ("q_pre_rope", "k_pre_rope", "k_post_rope"), "calibration",
                         E.STD_DOCS["calibration"], E.STD_MAX_TOKENS)
-    cfg = cal.meta.get("config") or {}
-    theta = cfg.get("rope_theta")
-    if not theta:
-        raise MeasurementUnavailable("rope_theta missing from the capture metadata")
-    H, KV, hd = cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"]
-    group = H // KV
+    specs = _rope_specs(cal)
+    theta = specs[0].get("theta")
     rng = ctx.rng(31)
     lay = E.parse_layers(layers, cal.n_layers("k_pre_rope"))
     docs = cal.doc_groups()[:n_docs]
     err = {"post": 0.0, "fold": 0.0, "comm": 0.0, "prob": 0.0, "rope": 0.0}
     tvs = []
+    KV = 0
     for li in lay:
+        KV, H, hd = cal.n_heads("k_pre_rope", li), cal.n_heads("q_pre_rope", li), cal.head_dim("k_pre_rope", li)
+        group = H // KV
+        sp = specs[li]
         for kvh in range(KV):
-            kpre_all = cal.head("k_pre_rope", li, kvh).astype(np.float64)
-            kpost_all = cal.head("k_post_rope", li, kvh).astype(np.float64)
+            kpre_all = np.asarray(cal.head("k_pre_rope", li, kvh)).astype(np.float64)
+            kpost_all = np.asarray(cal.head("k_post_rope", li, kvh)).astype(np.float64)
             if rotation == "learned":
                 from ..math.rotations import fit_l1_rotation
 
@@ -869,16 +910,16 @@ def gauge_invariance(ctx: Context, *, rotation: str = "haar", layers: str = "all
             for g in docs:
                 pos = cal.positions[g]
                 kp, kq = kpre_all[g], kpost_all[g]
-                kr = _rope_half(kp, pos, theta)
+                kr = _rope_layer(kp, pos, sp)
                 err["rope"] = max(err["rope"], float(np.abs(kr - kq).max()))
                 for qh in range(kvh * group, (kvh + 1) * group):
-                    qp = cal.head("q_pre_rope", li, qh)[g].astype(np.float64)
-                    q = _rope_half(qp, pos, theta)
+                    qp = np.asarray(cal.head("q_pre_rope", li, qh))[g].astype(np.float64)
+                    q = _rope_layer(qp, pos, sp)
                     S = q @ kr.T / math.sqrt(hd)
                     smax = float(np.abs(S).max())
                     S_post = (q @ R.T) @ (kr @ R.T).T / math.sqrt(hd)
-                    S_fold = _rope_half(qp @ R.T, pos, theta) @ _rope_half(kp @ R.T, pos, theta).T / math.sqrt(hd)
-                    S_comm = _rope_half(qp @ C.T, pos, theta) @ _rope_half(kp @ C.T, pos, theta).T / math.sqrt(hd)
+                    S_fold = _rope_layer(qp @ R.T, pos, sp) @ _rope_layer(kp @ R.T, pos, sp).T / math.sqrt(hd)
+                    S_comm = _rope_layer(qp @ C.T, pos, sp) @ _rope_layer(kp @ C.T, pos, sp).T / math.sqrt(hd)
                     mask = np.tril(np.ones(S.shape, bool))
                     err["post"] = max(err["post"], float(np.abs(S_post - S)[mask].max()) / smax)
                     err["fold"] = max(err["fold"], float(np.abs(S_fold - S)[mask].max()) / smax)
@@ -886,7 +927,7 @@ def gauge_invariance(ctx: Context, *, rotation: str = "haar", layers: str = "all
                     P, Pf = _softmax_causal(S), _softmax_causal(S_fold)
                     err["prob"] = max(err["prob"], float(np.abs(P - Pf).max()))
                     tvs.append(float(0.5 * np.abs(P - Pf).sum(-1).mean()))
-    n = len(lay) * KV * len(docs)
+    n = sum(cal.n_heads("k_pre_rope", li) for li in lay) * len(docs)
     outs = {
         "post_rope_max_rel_err": Estimate(err["post"], n=n, method="max over layers, heads, documents (float64)"),
         "folded_max_rel_err": Estimate(err["fold"], n=n, method="max over layers, heads, documents"),
@@ -896,7 +937,8 @@ def gauge_invariance(ctx: Context, *, rotation: str = "haar", layers: str = "all
         "rope_reimpl_max_abs_err": Estimate(err["rope"], n=n, method="max; keys stored fp32"),
     }
     return Result(outs, [], {"rotation": rotation, "layers": lay, "n_docs": len(docs), "rope_theta": theta,
-                             "pairing": "rotate_half (i, i + d/2), as transformers' Llama"},
+                             "pairing": "rotate_half (i, i + d/2), as transformers' Llama",
+                             "rope_types": sorted({str(specs[li].get("rope_type")) for li in lay})},
                   model=_model_label(model))
 
 
@@ -915,23 +957,24 @@ def gauge_invariance(ctx: Context, *, rotation: str = "haar", layers: str = "all
     timeout_s=600,
 )
 def front_token_protection(ctx: Context, *, transform: str = "haar", protect: int = 1, layers: str = "all",
-                           n_docs: int = 8, iters: int = 30) -> Result:
-    model = "smollm2"
+                           n_docs: int = 8, iters: int = 30, model: str = "smollm2") -> Result:
+    """``model``: any causal LM with RoPE (queries are rotated with the model's own RoPE)."""
     cal = E.get_capture(ctx, model, ("k_post_rope",), "calibration", E.STD_DOCS["calibration"],
                         E.STD_MAX_TOKENS)
     held = E.get_capture(ctx, model, ("q_pre_rope", "k_post_rope"), "heldout", E.STD_DOCS["heldout"],
                          E.STD_MAX_TOKENS)
-    cfg = held.meta.get("config") or cal.meta.get("config") or {}
-    theta, H, KV, hd = cfg["rope_theta"], cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"]
-    group = H // KV
+    specs = _rope_specs(held)
     rng = ctx.rng(37)
     lay = E.parse_layers(layers, held.n_layers("k_post_rope"))
     docs = held.doc_groups()[:n_docs]
     tv0, tv1, mass, b0, b1 = [], [], [], [], []
     for li in lay:
+        KV, H, hd = held.n_heads("k_post_rope", li), held.n_heads("q_pre_rope", li), held.head_dim("k_post_rope", li)
+        group = H // KV
         for kvh in range(KV):
-            T, _ = fit_transform(transform, cal.head("k_post_rope", li, kvh).astype(np.float64), rng, iters)
-            Kall = held.head("k_post_rope", li, kvh).astype(np.float64)
+            T, _ = fit_transform(transform, np.asarray(cal.head("k_post_rope", li, kvh)).astype(np.float64), rng,
+                                 iters)
+            Kall = np.asarray(held.head("k_post_rope", li, kvh)).astype(np.float64)
             Y = T(Kall)
             first = held.positions == 0
             b0.append(_beta(Y[first]))
@@ -944,7 +987,8 @@ def front_token_protection(ctx: Context, *, transform: str = "haar", protect: in
                 Kp = Kh.copy()
                 Kp[pos < protect] = K[pos < protect]
                 for qh in range(kvh * group, (kvh + 1) * group):
-                    q = _rope_half(held.head("q_pre_rope", li, qh)[g].astype(np.float64), pos, theta)
+                    q = _rope_layer(np.asarray(held.head("q_pre_rope", li, qh))[g].astype(np.float64), pos,
+                                    specs[li])
                     P = _softmax_causal(q @ K.T / math.sqrt(hd))
                     P0 = _softmax_causal(q @ Kh.T / math.sqrt(hd))
                     P1 = _softmax_causal(q @ Kp.T / math.sqrt(hd))

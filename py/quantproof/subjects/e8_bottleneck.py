@@ -210,14 +210,16 @@ METRIC_UNITS = {
 }
 
 
-def run_sweep(cfg: SweepConfig, *, device: str = "cpu", ctx=None, cache_dir: Path | None = None) -> SweepResult:
-    """Run (or read from the cache) the full blend sweep described in the module docstring."""
+def run_sweep(cfg: SweepConfig, *, device: str = "cpu", ctx=None, cache_dir: Path | None = None,
+              model: str = "smollm2") -> SweepResult:
+    """Run (or read from the cache) the full blend sweep described in the module docstring on ``model`` (a shipped
+    name or a local causal-LM checkpoint; the cache key holds its files' sha256)."""
     import torch
 
     from quantproof.capture import corpus as corpus_mod
     from quantproof.capture import models as models_mod
 
-    _, model_sha = models_mod.model_files_sha256("smollm2", ctx)
+    _, model_sha = models_mod.model_files_sha256(model, ctx)
     _, minilm_sha = models_mod.model_files_sha256("minilm", ctx)
     corp = corpus_mod.load_corpus("wiki+lee", ctx)
     key = cfg.key(model_sha + minilm_sha, corp.sha256)
@@ -228,7 +230,7 @@ def run_sweep(cfg: SweepConfig, *, device: str = "cpu", ctx=None, cache_dir: Pat
         if cached is not None:
             return cached
     if path is None:
-        return _run_sweep(cfg, device, ctx, corp)
+        return _run_sweep(cfg, device, ctx, corp, model)
     from filelock import FileLock
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,7 +238,7 @@ def run_sweep(cfg: SweepConfig, *, device: str = "cpu", ctx=None, cache_dir: Pat
         cached = _read_sweep(path, key)
         if cached is not None:
             return cached
-        res = _run_sweep(cfg, device, ctx, corp)
+        res = _run_sweep(cfg, device, ctx, corp, model)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"key": key, "result": res.to_json()}))
         tmp.replace(path)
@@ -271,18 +273,22 @@ def _select_docs(corp, tok, n_docs: int, doc_tokens: int, n_prompts: int, prompt
     return nll_docs, prompt_docs
 
 
-def _run_sweep(cfg: SweepConfig, device: str, ctx, corp) -> SweepResult:
+def _run_sweep(cfg: SweepConfig, device: str, ctx, corp, name: str = "smollm2") -> SweepResult:
     import torch
 
+    from quantproof.capture import arch as arch_mod
     from quantproof.capture import models as models_mod
 
     rng = np.random.default_rng(cfg.seed)
-    model, tok, info = models_mod.load_smollm2(device=device, ctx=ctx)
+    model, tok, info = models_mod.load_model(name, device=device, ctx=ctx, kind="causal_lm")
     emb_model, emb_tok, _ = models_mod.load_minilm(device=device, ctx=ctx)
-    dev = next(model.parameters()).device
-    n_layers = info.config["n_layers"]
+    ad = arch_mod.adapter(model)
+    dev = ad.embeddings_device()
+    n_layers = ad.n_layers()
     lo, hi = (cfg.layer_lo, cfg.layer_hi) if cfg.layer_lo >= 0 else default_band(n_layers)
-    layers = [model.model.layers[i] for i in range(lo, hi + 1)]
+    if not 0 <= lo <= hi < n_layers:
+        raise ValueError(f"layer band {lo}-{hi} is outside the model's {n_layers} layers")
+    layers = [ad.layers()[i] for i in range(lo, hi + 1)]
     nll_docs, prompt_docs = _select_docs(corp, tok, cfg.n_docs, cfg.doc_tokens, cfg.n_prompts, cfg.prompt_tokens,
                                          cfg.seed)
     start = doc_start_id(tok)
@@ -299,7 +305,7 @@ def _run_sweep(cfg: SweepConfig, device: str, ctx, corp) -> SweepResult:
     targets = X[:, 1:]
     clean_band = clean.hidden_states[hi + 1].float()
     clean_final = clean.hidden_states[-1].float()
-    e_prompt = embed(prompts, emb_model, emb_tok, dev)
+    e_prompt = embed(prompts, emb_model, emb_tok, next(emb_model.parameters()).device)
 
     units: dict[str, dict[str, list[float]]] = {m: {} for m in METRIC_UNITS}
     generations: dict[str, list[str]] = {}
@@ -333,7 +339,8 @@ def _run_sweep(cfg: SweepConfig, device: str, ctx, corp) -> SweepResult:
         new_ids = gen[:, P.shape[1]:].tolist()
         texts = [tok.decode(ids, skip_special_tokens=True) for ids in new_ids]
         generations[k] = texts
-        e_gen = embed([t if t.strip() else "." for t in texts], emb_model, emb_tok, dev)
+        e_gen = embed([t if t.strip() else "." for t in texts], emb_model, emb_tok,
+                      next(emb_model.parameters()).device)
         if base_gen_ids is None:
             base_gen_ids, e_base = new_ids, e_gen
         units["rep3"][k] = [rep_ngram_rate(ids, 3) for ids in new_ids]
