@@ -20,7 +20,7 @@ FAMILIES = ("llama", "qwen2", "gpt2", "gpt_neo", "gemma3", "gemma4_moe", "bert")
 def _config(family: str):
     import transformers as tf
 
-    common = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=64, num_hidden_layers=16,
+    common = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=16,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
                   bos_token_id=0, eos_token_id=1, pad_token_id=1, tie_word_embeddings=False)
     if family == "llama":
@@ -45,7 +45,7 @@ def _config(family: str):
                                    vocab_size_per_layer_input=VOCAB, sliding_window=256), "Gemma4ForCausalLM"
     if family == "bert":
         return tf.BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=6, num_attention_heads=4,
-                             intermediate_size=64, max_position_embeddings=512), "BertModel"
+                             intermediate_size=128, max_position_embeddings=512), "BertModel"
     raise ValueError(family)
 
 
