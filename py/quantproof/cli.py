@@ -128,6 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not out_dir.is_absolute():
         out_dir = _repo(args) / out_dir
     bars = _Bars(not args.quiet and sys.stderr.isatty() or args.progress)
+    if args.of_seed:   # the claims of some seeds (by number: 000, 003, ...)
+        args.claims = sorted(set(args.claims or []) | {c.id for c in cs.claims if c.seed[:3] in args.of_seed})
     opts = RunOptions(repo=_repo(args), claims=args.claims or None, device=device, dtype=args.dtype, seed=args.seed,
                       jobs=args.jobs, skip_measurements=args.skip_measurements, skip_tests=args.skip_tests,
                       skip_lean=args.skip_lean, test_report=Path(args.test_report) if args.test_report else None,
@@ -266,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run all evidence and write the ledger")
     r.add_argument("--claims", nargs="*", help="only these claim ids (a partial ledger)")
+    r.add_argument("--of-seed", nargs="*", metavar="NNN", help="only the claims of these seeds (000 … 004)")
     r.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     r.add_argument("--dtype", default="float32",
                    help="float32 | bfloat16 | float16 | auto (auto: as the checkpoint stores it on a GPU, float32 on "
