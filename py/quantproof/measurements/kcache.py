@@ -179,11 +179,16 @@ def fitted_transforms(ctx: Context, units: list[Unit], transform: str, iters: in
             hists.append(rot.history)
         L = max(len(h) for h in hists)
         H = np.array([list(h) + [h[-1]] * (L - len(h)) for h in hists])
-        return {"R": np.stack(Rs), "mu": np.stack(mus), "hist": H}
+        if len({R.shape for R in Rs}) == 1:
+            return {"R": np.stack(Rs), "mu": np.stack(mus), "hist": H}
+        # heads of different sizes (Gemma-4's sliding and full layers): one array per unit
+        return {**{f"R{i}": R for i, R in enumerate(Rs)}, **{f"mu{i}": m for i, m in enumerate(mus)}, "hist": H}
 
     a = E.cached_arrays(ctx, "rotations", {**ident, "transform": transform, "iters": iters, "seed": ctx.seed},
                         compute, code=__name__)
-    Ts = [(lambda X, R=a["R"][i], mu=a["mu"][i]: (X - mu) @ R.T) for i in range(len(units))]
+    Rs = a["R"] if "R" in a else [a[f"R{i}"] for i in range(len(units))]
+    mus = a["mu"] if "mu" in a else [a[f"mu{i}"] for i in range(len(units))]
+    Ts = [(lambda X, R=Rs[i], mu=mus[i]: (X - mu) @ R.T) for i in range(len(units))]
     return Ts, [list(map(float, h)) for h in a["hist"]]
 
 
