@@ -128,6 +128,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:   # checkpoints of the seeds' models (or of substitutes), checked before any work
+        from .capture.targets import BindingError, parse_bindings
+
+        bindings = {b.name: b for b in parse_bindings(args.model or [], args.models)}
+    except BindingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.executor != "local" or args.ray_address:
+        from .evidence.executors import ExecutorUnavailable, make_executor
+
+        try:
+            make_executor(args.executor, args.ray_address)
+        except ExecutorUnavailable as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if args.of_seed:   # the claims of some seeds (by number: 000, 003, ...)
+        args.claims = sorted(set(args.claims or []) | {c.id for c in cs.claims if c.seed[:3] in args.of_seed})
     partial = bool(args.claims or args.skip_measurements or args.skip_tests)
     out_dir = Path(args.out or (PARTIAL_OUT if partial else "ledger"))
     if not out_dir.is_absolute():
@@ -140,7 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       jobs=args.jobs, skip_measurements=args.skip_measurements, skip_tests=args.skip_tests,
                       skip_lean=args.skip_lean, test_report=Path(args.test_report) if args.test_report else None,
                       cache_dir=Path(args.cache_dir) if args.cache_dir else None, use_cache=not args.no_cache,
-                      timeout_s=args.timeout, progress=bars)
+                      timeout_s=args.timeout, progress=bars, bindings=bindings, executor=args.executor,
+                      ray_address=args.ray_address)
     baseline = _read_json(str(_in_repo(args, args.baseline))) if args.baseline else None
     try:
         with output_lock(out_dir), _sigterm_interrupts():
@@ -384,8 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run all evidence and write the ledger")
     r.add_argument("--claims", nargs="*", help="only these claim ids (a partial ledger)")
+    r.add_argument("--of-seed", nargs="*", metavar="NNN", help="only the claims of these seeds (000 … 004)")
     r.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
-    r.add_argument("--dtype", default="float32")
+    r.add_argument("--dtype", default="float32",
+                   help="float32 | bfloat16 | float16 | auto (auto: as the checkpoint stores it on a GPU, float32 on "
+                        "the CPU); statistics are computed in float32/float64 either way")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--jobs", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     r.add_argument("--skip-measurements", action="store_true")
@@ -395,6 +416,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cache-dir")
     r.add_argument("--no-cache", action="store_true")
     r.add_argument("--timeout", type=float, help="per-measurement time limit in seconds (default: each one's own)")
+    r.add_argument("--model", action="append", metavar="NAME=PATH",
+                   help="bind a seed's model (a target, e.g. qwen2.5-0.5b) or a substitute (smollm2, minilm) to a "
+                        "local checkpoint: a directory with config.json + *.safetensors, or a .gguf file "
+                        "(repeatable)")
+    r.add_argument("--models", metavar="FILE", help="a YAML file mapping model names to checkpoint paths")
+    r.add_argument("--executor", default="local", choices=("local", "ray"),
+                   help="where measurement jobs run: local processes (default) or a Ray cluster")
+    r.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
     r.add_argument("--out", default=None,
                    help=f"output folder (default: ledger for a full run, {PARTIAL_OUT} for a partial one)")
     r.add_argument("--baseline", help="show a diff against this ledger in index.html")

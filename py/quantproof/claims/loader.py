@@ -58,7 +58,7 @@ CLAIM_FIELDS = {"id", "title", "source", "kind", "statement", "lean", "tests", "
 SOURCE_FIELDS = {"seed", "quote"}
 LEAN_FIELDS = {"decl", "role"}
 TEST_FIELDS = {"test", "role"}
-MEAS_FIELDS = {"name", "params", "output", "role", "expect", "key", "control", "seed_values", "seed_table"}
+MEAS_FIELDS = {"name", "params", "output", "role", "expect", "key", "control", "seed_values", "seed_table", "target"}
 ASSUMPTION_FIELDS = {"text", "by", "kind"}
 CONTROL_FIELDS = {"label", "should", "params", "output"}
 SEED_TABLE_FIELDS = {"rows", "columns", "seed"}
@@ -601,11 +601,13 @@ def _measurements(conv: _Converter, item: _Node, ctx: str) -> list[MeasurementLi
         key = None
         if "key" in n.value:
             key = _str(conv, n, "key", f, max_len=100)
+        target, target_params = _target(conv, n, f)
         if len(conv.errors) > before or name is None:
             continue
         out.append(MeasurementLink(name, params, output, role, expect, key, Where(conv.file, n.line),
                                    controls=tuple(controls), seed_values=seed_values, seed_table=seed_table,
-                                   seed_values_from=seed_values_from))
+                                   seed_values_from=seed_values_from, target=target,
+                                   target_params=target_params))
     keys = [m.key for m in out if m.key]
     for m in out:
         if m.expect and m.expect.kind == "compare" and m.expect.compare_with not in keys:
@@ -613,6 +615,20 @@ def _measurements(conv: _Converter, item: _Node, ctx: str) -> list[MeasurementLi
     if len(keys) != len(set(keys)):
         conv.err(item.line, f"{ctx}.measurements", "measurement keys must be unique within a claim")
     return out
+
+
+def _target(conv: _Converter, n: _Node, f: str) -> tuple[str | None, dict[str, Any]]:
+    """``target: NAME`` or ``target: {name: NAME, params: {...}}`` (parameters used when the target runs)."""
+    node = n.value.get("target")
+    if node is None:
+        return None, {}
+    if isinstance(node.value, str):
+        return _str(conv, n, "target", f, max_len=60), {}
+    if not isinstance(node.value, dict):
+        conv.err(node.line, f"{f}.target", "must be a model name or {name: NAME, params: {...}}")
+        return None, {}
+    _unknown(conv, node, {"name", "params"}, f"{f}.target")
+    return _str(conv, node, "name", f"{f}.target", max_len=60), _params(conv, node, f"{f}.target")
 
 
 def _params(conv: _Converter, parent: _Node, f: str) -> dict[str, Any]:

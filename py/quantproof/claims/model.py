@@ -138,6 +138,10 @@ class MeasurementLink:
     seed_table: SeedTable | None = None
     # names of seed_values quoted from another seed than the claim's own (a restatement quoting its source): name -> file
     seed_values_from: dict[str, str] = field(default_factory=dict)
+    # the model the seed measured (quantproof.capture.targets), when its seed names one; ``params`` runs the
+    # substitute, ``target_params`` override them when the target is bound to a checkpoint (``--model``)
+    target: str | None = None
+    target_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

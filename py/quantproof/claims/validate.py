@@ -142,6 +142,8 @@ def validate(cs: ClaimSet, repo: Path, *, lean: LeanIndex | None = None, tests: 
                     spec.bind({**params, **ctl.params})
                 except ValueError as exc:
                     errors.append(SchemaError(cs.path, ctl.where.line, f"{f}.control.params", str(exc)))
+            if m.target is not None:
+                errors.extend(_target_errors(cs.path, c, m, spec, params))
             if m.role == "refutes" and spec.on_model and c.scope == "seed-setting":
                 errors.append(SchemaError(cs.path, m.where.line, f"{f}.role",
                                           "policy: a measurement on a model standing in for the seed's cannot "
@@ -160,3 +162,25 @@ def validate(cs: ClaimSet, repo: Path, *, lean: LeanIndex | None = None, tests: 
         ln, _, msg = rest.partition(":")
         errors.append(SchemaError(file, int(ln) if ln.strip().isdigit() else 0, "pytest.mark.claim", msg.strip() or p))
     return CheckReport(errors=errors, lean=lean, tests=tests)
+
+
+def _target_errors(path: str, c, m, spec, params: dict) -> list[SchemaError]:
+    """A link's ``target`` is a known model of the claim's seed, and the measurement can run on it: it takes a
+    ``model`` parameter (what a binding replaces) and the target's parameters bind."""
+    from ..capture.targets import TARGETS
+
+    f = f"{c.id}.measurements.target"
+    t = TARGETS.get(m.target)
+    if t is None:
+        return [SchemaError(path, m.where.line, f, f"unknown target {m.target!r} (known: {', '.join(sorted(TARGETS))})")]
+    out = []
+    if c.seed[:3] not in t.seeds:
+        out.append(SchemaError(path, m.where.line, f, f"{m.target} is not a model seed {c.seed[:3]} names "
+                                                      f"(it is seed {', '.join(t.seeds)}'s)"))
+    if "model" not in spec.params:
+        out.append(SchemaError(path, m.where.line, f, f"{m.name} takes no model parameter: a target cannot run it"))
+    try:
+        spec.bind({**params, **m.target_params})
+    except ValueError as exc:
+        out.append(SchemaError(path, m.where.line, f"{f}.params", str(exc)))
+    return out

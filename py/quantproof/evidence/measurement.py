@@ -279,16 +279,56 @@ class MeasurementRegistryError(RuntimeError):
     """A module of ``quantproof.measurements`` failed to import."""
 
 
+LARGE_FILE_BYTES = 256 << 20
+
+
 def file_sha256(path: Path, _cache: dict[tuple[str, int, int], str] = {}) -> str:  # noqa: B006 - deliberate memo
+    """sha256 of a file, remembered for the process by (path, size, mtime). Files of 256 MB or more (checkpoints of
+    the seeds' models: a 52 GB Gemma would take a minute per measurement process) are also remembered across
+    processes in ``$QUANTPROOF_HASH_MEMO`` (default ``~/.cache/quantproof/file-sha256.json``) by the same identity."""
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _cache:
+        memo = _large_memo() if st.st_size >= LARGE_FILE_BYTES else None
+        mkey = f"{key[0]}|{key[1]}|{key[2]}"
+        if memo is not None and mkey in memo[1]:
+            _cache[key] = memo[1][mkey]
+            return _cache[key]
         h = hashlib.sha256()
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
         _cache[key] = h.hexdigest()
+        if memo is not None:
+            _store_memo(memo[0], mkey, _cache[key])
     return _cache[key]
+
+
+def _large_memo() -> tuple[Path, dict[str, str]]:
+    import json
+
+    p = Path(os.environ.get("QUANTPROOF_HASH_MEMO") or Path.home() / ".cache" / "quantproof" / "file-sha256.json")
+    try:
+        d = json.loads(p.read_text())
+        return p, {str(k): str(v) for k, v in d.items()} if isinstance(d, dict) else {}
+    except (OSError, ValueError):
+        return p, {}
+
+
+def _store_memo(p: Path, key: str, digest: str) -> None:
+    import json
+    import tempfile
+
+    try:
+        _, memo = _large_memo()
+        memo[key] = digest
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(memo, fh, sort_keys=True)
+        os.replace(tmp, p)
+    except OSError:
+        pass   # a memo that cannot be written costs a re-hash next time, no more
 
 
 def _coerce(mname: str, key: str, typ: type, value: Any) -> Any:

@@ -79,10 +79,14 @@ def code_hash(package_dir: Path | None = None, *, module: str | None = None) -> 
     return h.hexdigest()
 
 
-def job_key(name: str, params: dict[str, Any], device: str, dtype: str, seed: int, chash: str) -> str:
-    blob = json.dumps({"name": name, "params": params, "device": device, "dtype": dtype, "seed": seed,
-                       "code": chash}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+def job_key(name: str, params: dict[str, Any], device: str, dtype: str, seed: int, chash: str,
+            model: dict[str, Any] | None = None) -> str:
+    """``model``: for a measurement on a model, which one runs (the seed's or a substitute) and its files' sha256
+    (:meth:`quantproof.capture.targets.ModelRun.key`)."""
+    body = {"name": name, "params": params, "device": device, "dtype": dtype, "seed": seed, "code": chash}
+    if model is not None:
+        body["model"] = model
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _checksum(entry: dict[str, Any]) -> str:
@@ -210,8 +214,11 @@ class Job:
 
 def run_jobs(jobs: list[Job], *, device: str, dtype: str, seed: int, cache_dir: Path, n_parallel: int = 1,
              timeout_s: float | None = None, use_cache: bool = True,
-             progress: Callable[[Job, RunOutcome], None] | None = None) -> dict[str, RunOutcome]:
-    """Run every job (cache first); return outcomes keyed by job key."""
+             progress: Callable[[Job, RunOutcome], None] | None = None, executor=None) -> dict[str, RunOutcome]:
+    """Run every job (cache first) on ``executor`` (:mod:`quantproof.evidence.executors`; local processes by
+    default); return outcomes keyed by job key. Results are cached here, in the driver, whatever ran them."""
+    from .executors import LocalExecutor
+
     reg = registry()
     results: dict[str, RunOutcome] = {}
     pending: list[Job] = []
@@ -236,50 +243,51 @@ def run_jobs(jobs: list[Job], *, device: str, dtype: str, seed: int, cache_dir: 
     threads = max(1, (os.cpu_count() or 1) // max(1, min(n_parallel, len(pending) or 1)))
     ctx_fields = {"device": device, "dtype": dtype, "seed": seed, "cache_dir": str(cache_dir), "parent_pid": os.getpid(),
                   "threads": threads}
+
+    def finish(job: Job, outcome: RunOutcome) -> None:
+        inputs = outcome.provenance.pop("files_abs", {}) or {}
+        if outcome.status == "ok" and use_cache:
+            try:
+                cache_write(cache_dir, job.key, outcome.result or {}, outcome.provenance, inputs)
+            except OSError as exc:  # a cache that cannot be written costs a recomputation, no more
+                warnings.warn(f"measurement cache not written ({exc})", RuntimeWarning, stacklevel=1)
+        results[job.key] = outcome
+        if progress:
+            progress(job, outcome)
+
+    def limit_of(job: Job) -> float:
+        return timeout_s if timeout_s is not None else reg[job.name].timeout_s
+
+    if pending:
+        (executor or LocalExecutor()).run(pending, ctx_fields=ctx_fields, n_parallel=n_parallel, limit_of=limit_of,
+                                          finish=finish)
+    return results
+
+
+def run_isolated(name: str, params: dict[str, Any], ctx_fields: dict[str, Any], limit: float) -> RunOutcome:
+    """One job in its own spawned process, waited for up to ``limit`` seconds (killed after): what an executor
+    that runs one job per worker (Ray) does, with the local executor's outcomes and messages."""
     mpctx = mp.get_context("spawn")
-    running: list[tuple[Job, Any, str, float, float]] = []
     tmpdir = Path(tempfile.mkdtemp(prefix="qp-measure-"))
+    out_path = str(tmpdir / "out.json")
+    fields = {**ctx_fields, "parent_pid": os.getpid()}
+    proc = mpctx.Process(target=_child, args=(name, params, fields, out_path), daemon=True)
+    t0 = time.monotonic()
+    proc.start()
     try:
-        while pending or running:
-            while pending and len(running) < max(1, n_parallel):
-                job = pending.pop(0)
-                out_path = str(tmpdir / f"{job.key}.json")
-                proc = mpctx.Process(target=_child, args=(job.name, job.params, ctx_fields, out_path), daemon=True)
-                proc.start()
-                limit = timeout_s if timeout_s is not None else reg[job.name].timeout_s
-                running.append((job, proc, out_path, time.monotonic(), limit))
-            time.sleep(0.05)
-            still = []
-            for job, proc, out_path, t0, limit in running:
-                elapsed = time.monotonic() - t0
-                if proc.is_alive() and elapsed < limit:
-                    still.append((job, proc, out_path, t0, limit))
-                    continue
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join(5)
-                    outcome = RunOutcome("error", f"timed out after {limit:.0f} s", seconds=elapsed)
-                else:
-                    proc.join()
-                    outcome = _read_child(out_path, proc.exitcode, elapsed)
-                    inputs = outcome.provenance.pop("files_abs", {}) or {}
-                    if outcome.status == "ok" and use_cache:
-                        try:
-                            cache_write(cache_dir, job.key, outcome.result or {}, outcome.provenance, inputs)
-                        except OSError as exc:  # a cache that cannot be written costs a recomputation, no more
-                            warnings.warn(f"measurement cache not written ({exc})", RuntimeWarning, stacklevel=1)
-                results[job.key] = outcome
-                if progress:
-                    progress(job, outcome)
-            running = still
+        proc.join(limit)
+        elapsed = time.monotonic() - t0
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)
+            return RunOutcome("error", f"timed out after {limit:.0f} s", seconds=elapsed)
+        return _read_child(out_path, proc.exitcode, elapsed)
     finally:
-        for job, proc, *_ in running:
-            if proc.is_alive():
-                proc.kill()
+        if proc.is_alive():
+            proc.kill()
         for p in tmpdir.glob("*"):
             p.unlink(missing_ok=True)
         tmpdir.rmdir()
-    return results
 
 
 def _read_child(out_path: str, exitcode: int | None, elapsed: float) -> RunOutcome:

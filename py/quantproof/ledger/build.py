@@ -55,6 +55,9 @@ class RunOptions:
     lake_timeout_s: float = 7200.0
     progress: Callable[[str, int, int, str], None] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    bindings: dict[str, Any] = field(default_factory=dict)  # name -> capture.targets.Binding (--model, --models)
+    executor: str = "local"  # local | ray (evidence.executors)
+    ray_address: str | None = None
 
 
 def _progress(opts: RunOptions, stage: str, done: int, total: int, label: str = "") -> None:
@@ -154,6 +157,7 @@ class MeasurementPlan:
     control_job: dict[tuple[str, int, int], Job]
     bound: dict[tuple[str, int], list[dict[str, Any]]]  # seed figures bound into each link's parameters
     problems: dict[tuple[str, int], str]  # links whose parameters could not be resolved
+    model_runs: dict[tuple[str, int], Any] = field(default_factory=dict)  # capture.targets.ModelRun per link
 
 
 def measurement_jobs(opts: RunOptions, claims: list[Claim]) -> MeasurementPlan:
@@ -163,12 +167,13 @@ def measurement_jobs(opts: RunOptions, claims: list[Claim]) -> MeasurementPlan:
     plan = MeasurementPlan([], {}, {}, {}, {})
     seed_texts: dict[str, str] = {}
 
-    def job_for(name: str, params: dict[str, Any]) -> Job:
+    def job_for(name: str, params: dict[str, Any], run: Any = None) -> Job:
         spec = reg[name]
         bound = spec.bind(params)
         if spec.module not in hashes:
             hashes[spec.module] = code_hash(module=spec.module)
-        key = job_key(name, bound, opts.device, opts.dtype, opts.seed, hashes[spec.module])
+        key = job_key(name, bound, opts.device, opts.dtype, opts.seed, hashes[spec.module],
+                      model=run.key() if run is not None else None)
         return jobs.setdefault(key, Job(name, bound, key))
 
     for c in claims:
@@ -186,9 +191,16 @@ def measurement_jobs(opts: RunOptions, claims: list[Claim]) -> MeasurementPlan:
                                                         {k: p.type for k, p in spec.params.items()},
                                                         other_seeds=seed_texts)
                     plan.bound[(c.id, i)] = [f.to_json() for f in figures]
-                plan.link_job[(c.id, i)] = job_for(m.name, params)
+                run = None
+                if spec.on_model and "model" in spec.params:   # which model runs: the seed's or a substitute
+                    from ..capture.targets import model_run
+
+                    params, run = model_run(m.target, m.target_params, params, spec.params["model"].default,
+                                            opts.bindings)
+                    plan.model_runs[(c.id, i)] = run
+                plan.link_job[(c.id, i)] = job_for(m.name, params, run)
                 for j, ctl in enumerate(m.controls):
-                    plan.control_job[(c.id, i, j)] = job_for(m.name, {**params, **ctl.params})
+                    plan.control_job[(c.id, i, j)] = job_for(m.name, {**params, **ctl.params}, run)
             except (OSError, ValueError) as exc:
                 plan.problems[(c.id, i)] = f"parameters do not resolve: {exc}"
     plan.jobs = list(jobs.values())
@@ -337,6 +349,9 @@ def _measurement_part(c: Claim, plan: MeasurementPlan, outcomes: dict[str, RunOu
                                "provenance": {}, "plots": [], "reason": None, "exact": exact,
                                "discrimination": None, "controls": [],
                                "seed_values": plan.bound.get((c.id, i), [])}
+        run = plan.model_runs.get((c.id, i))
+        if run is not None:
+            row["model_run"] = run.to_json()
         if (c.id, i) in plan.problems:
             row.update(outcome="error", reason=plan.problems[(c.id, i)])
             ev.append(Evidence("measurements", m.role, "unknown", label, detail=f"{label}: {row['reason']}",
@@ -404,16 +419,18 @@ def _measurement_part(c: Claim, plan: MeasurementPlan, outcomes: dict[str, RunOu
         ev.append(Evidence("measurements", m.role, state, label, detail=detail,
                            ran=outcome in ("consistent", "inconsistent", "inconclusive"),
                            blocked=disc.blocked or row["reason"], trivial=disc.trivial))
-        if res.get("model"):
-            models.append(res["model"])
+        if run is not None:
+            models.append(run.note())
+        elif res.get("model") and not str(res["model"]).startswith("none"):
+            models.append(f"on {str(res['model']).split(' (')[0].strip()}")
         rows.append(row)
     return rows, ev, sorted(set(models))
 
 
 def _model_note(models: list[str]) -> str:
-    """The models that ran, by short name (the measurement's model string up to its first parenthesis)."""
-    shown = sorted({m.split(" (")[0].strip() for m in models if not m.startswith("none")})
-    return f"measured on {', '.join(shown)}" if shown else ""
+    """The models that ran, each as "on the seed's model X", "on substitute Y for X" or "on Y"."""
+    shown = sorted(set(models))
+    return f"measured {'; '.join(shown)}" if shown else ""
 
 
 def assemble_claim(c: Claim, *, idx, build, lock, tindex, records, failures, plan: MeasurementPlan, outcomes,
@@ -522,8 +539,11 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
             done[0] += 1
             _progress(opts, "measurements", done[0], len(jobs), f"{job.name} ({'cached' if out.cached else out.status})")
 
+        from ..evidence.executors import make_executor
+
         outcomes = run_jobs(jobs, device=opts.device, dtype=opts.dtype, seed=opts.seed, cache_dir=cache_dir,
-                            n_parallel=opts.jobs, timeout_s=opts.timeout_s, use_cache=opts.use_cache, progress=tick)
+                            n_parallel=opts.jobs, timeout_s=opts.timeout_s, use_cache=opts.use_cache, progress=tick,
+                            executor=make_executor(opts.executor, opts.ray_address))
     opts.timings["measurements"] = time.monotonic() - t0
 
     claims_out: list[dict[str, Any]] = []
@@ -548,6 +568,11 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
                       lean_built=bool(build and build.ran and build.ok),
                       lean_toolchain_seen=build.toolchain if build else None, files=files)
     prov["lean"]["audit_findings"] = [str(f) for f in idx.findings]
+    if opts.bindings:   # checkpoints bound to the seeds' models or to substitutes (--model, --models)
+        from ..capture.targets import checkpoint_hashes
+
+        prov["models"] = {n: {**b.to_json(), "files": checkpoint_hashes(b.files)}
+                          for n, b in sorted(opts.bindings.items())}
     prov["lean"]["lake"] = "ran" if build and build.ran else "not on PATH" if not F.lake_available() else "skipped"
     cache_hits = sum(1 for o in outcomes.values() if o.cached)
     names = {j.key: j.name for j in jobs}

@@ -28,8 +28,36 @@ KEY_KINDS = {("smollm2", "k_post_rope"): "k_post_rope", ("smollm2", "k_pre_rope"
 def get_capture(ctx: Context, model: str, kinds: tuple[str, ...], split: str, n_docs: int, max_tokens: int):
     from ..capture.hooks import capture
 
+    dtype = getattr(ctx, "dtype", None) or "float32"
     return capture(kinds, ctx=ctx, model=model, split=split, n_docs=n_docs, max_tokens=max_tokens,
-                   seed=0, prefetch=BUNDLES.get(model, ()))
+                   seed=0, prefetch=BUNDLES.get(model, ()), dtype=dtype)
+
+
+def capture_kind(model: str, kind: str) -> str:
+    """The capture kind a measurement's ``kind`` parameter reads on ``model``: ``minilm_keys`` / ``keys`` are an
+    encoder's (or a RoPE-less causal LM's) keys; RoPE kinds are taken as they are (a model without RoPE answers
+    them "not applicable")."""
+    if (model, kind) in KEY_KINDS:
+        return KEY_KINDS[(model, kind)]
+    if kind in ("keys", "minilm_keys"):
+        return "keys"
+    if kind in ("k_post_rope", "k_pre_rope"):
+        return kind
+    raise ValueError(f"kind {kind!r} is not a key kind (k_post_rope | k_pre_rope | keys | minilm_keys)")
+
+
+def model_label(model: str) -> str:
+    """How results name a model: a shipped substitute by its registry label, a local checkpoint by its folder or
+    file name."""
+    from pathlib import Path
+
+    from ..capture.targets import SUBSTITUTES
+
+    s = SUBSTITUTES.get(model)
+    if s is not None:
+        return {"smollm2": "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized fp32)",
+                "minilm": "all-MiniLM-L6-v2 (fp32)"}.get(model, s.label)
+    return Path(model).name or model
 
 
 def parse_layers(spec: str, n: int) -> list[int]:

@@ -32,11 +32,14 @@ from ..evidence.measurement import Context, Estimate, Result, measurement
     "bpc_factor_assumed_large": "the same for the large BPE and assumed_cpt_large",
 }, timeout_s=900.0, description="chars/token of trained BPE tokenizers and SmolLM2; SmolLM2's bpc on held-out text")
 def bpc_reference(ctx: Context, *, vocab_small: int = 2048, vocab_large: int = 10000, n_bpc_docs: int = 6,
-                  bpc_tokens: int = 256, assumed_cpt_small: float = 1.0, assumed_cpt_large: float = 1.0) -> Result:
+                  bpc_tokens: int = 256, assumed_cpt_small: float = 1.0, assumed_cpt_large: float = 1.0,
+                  model: str = "smollm2") -> Result:
+    """``model``: the language model whose chars/token and bpc are measured (outputs keep the ``smollm2`` names;
+    bound to the seed's TinyStories-33M they are that model's)."""
     import torch
 
     from ..capture import corpus as C
-    from ..capture.models import load_smollm2
+    from ..capture.models import load_model
     from ..subjects.bpc import LN2, chars_per_token, lm_nll, merges_of, pooled_ratio, train_bpe
     from ..subjects.e8_bottleneck import doc_start_id
 
@@ -57,7 +60,8 @@ def bpc_reference(ctx: Context, *, vocab_small: int = 2048, vocab_large: int = 1
             by[(name, src)] = chars_per_token(tk, [d.text for d in held if d.source == src], rng)
     ms, ml = merges_of(small), merges_of(large)
     nested = float(ml[: len(ms)] == ms)
-    model, tok, info = load_smollm2(device=ctx.device, ctx=ctx)
+    name = model
+    model, tok, info = load_model(name, device=ctx.device, ctx=ctx, kind="causal_lm")
     csm = chars_per_token(tok, texts, rng)
     # a model's bpc: cut documents to whole tokens, score every token with <|endoftext|> as context
     bdocs = [d.text for d in C.select_documents(corp, "heldout", n_bpc_docs, ctx.seed)]

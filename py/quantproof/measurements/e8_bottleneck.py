@@ -77,6 +77,12 @@ _OUTPUTS.update({
 })
 
 
+def _label(model: str) -> str:
+    from ._empirical import model_label
+
+    return "SmolLM2-135M" if model == "smollm2" else model_label(model)
+
+
 @measurement("e8b_sweep", on_model=True, outputs=_OUTPUTS, timeout_s=1800.0,
              description="E8⊕E8 residual-stream blend sweep on SmolLM2-135M at the seed's quantiser fidelity: "
                          "fidelity, NLL/KL, repetition, normalisation, change points, with controls")
@@ -85,7 +91,9 @@ def e8b_sweep(ctx: Context, *, blends: list = [0.0, 0.05, 0.10, 0.15, 0.20, 0.25
               layer_lo: int = -1, layer_hi: int = -1, scale: str = "rms", resolution: float = 0.0,
               seed_blends: list = [], seed_cosines: list = [], n_cal_docs: int = 4,  # noqa: B006
               n_docs: int = 8, doc_tokens: int = 64, n_prompts: int = 16, prompt_tokens: int = 16,
-              new_tokens: int = 32, n_boot: int = 1000, cp_boot: int = 200) -> Result:
+              new_tokens: int = 32, n_boot: int = 1000, cp_boot: int = 200, model: str = "smollm2") -> Result:
+    """``model``: the causal LM whose residual stream is blended (the seed's Qwen2.5-0.5B when bound); MiniLM
+    scores the generations' relevance either way."""
     import torch
 
     from ..subjects.e8_bottleneck import SweepConfig, bkey, boot_mean, run_sweep
@@ -97,7 +105,7 @@ def e8b_sweep(ctx: Context, *, blends: list = [0.0, 0.05, 0.10, 0.15, 0.20, 0.25
                       seed_cosines=tuple(float(c) for c in seed_cosines), n_cal_docs=n_cal_docs, n_docs=n_docs,
                       doc_tokens=doc_tokens, n_prompts=n_prompts, prompt_tokens=prompt_tokens,
                       new_tokens=new_tokens, n_boot=n_boot, cp_boot=cp_boot, seed=ctx.seed)
-    res = run_sweep(cfg, device=ctx.device, ctx=ctx, cache_dir=ctx.cache_dir)
+    res = run_sweep(cfg, device=ctx.device, ctx=ctx, cache_dir=ctx.cache_dir, model=model)
     rng = ctx.rng(17)
     lvl = 0.95
     out: dict[str, Estimate] = {}
@@ -192,7 +200,7 @@ def e8b_sweep(ctx: Context, *, blends: list = [0.0, 0.05, 0.10, 0.15, 0.20, 0.25
                     ("top1_agree", "top-1 agreement"), ("rep3", "repeated 3-gram rate"),
                     ("relevance", "prompt relevance"), ("sim_baseline", "similarity to b=0")):
         ys = [res.table[m][bkey(b)] for b in grid]
-        plots.append(Plot(id=f"e8b_{m}", title=f"{m} vs blend ratio (SmolLM2-135M, layers "
+        plots.append(Plot(id=f"e8b_{m}", title=f"{m} vs blend ratio ({_label(model)}, layers "
                                                 f"{res.band[0]}–{res.band[1]}, resolution "
                                                 f"{res.meta['resolution']:.3g})",
                           x_label="blend ratio b", y_label=ylab,
@@ -202,9 +210,10 @@ def e8b_sweep(ctx: Context, *, blends: list = [0.0, 0.05, 0.10, 0.15, 0.20, 0.25
         "changepoint": res.meta["changepoint"], "calibration": cal, "prompts": res.prompts,
         "generations": res.generations,
         "meta": {k2: v2 for k2, v2 in res.meta.items() if k2 not in ("changepoint", "calibration")},
-        "reading": "Qwen2.5-0.5B is not available; SmolLM2-135M-Instruct (Q4_1 GGUF dequantised) stands in, with "
-                   "the lattice resolution fitted so that its blend cosines match the seed's Avg Cosine column. "
-                   "A seed number not matched here is 'not reproduced', not 'false'.",
+        "reading": ("Qwen2.5-0.5B is not available; SmolLM2-135M-Instruct (Q4_1 GGUF dequantised) stands in, with "
+                    "the lattice resolution fitted so that its blend cosines match the seed's Avg Cosine column. "
+                    "A seed number not matched here is 'not reproduced', not 'false'.") if model == "smollm2" else
+                   f"measured on {_label(model)}, the lattice resolution fitted to the seed's Avg Cosine column",
     }
     return Result(outputs=out, plots=plots, details=details, model=res.meta.get("model"))
 

@@ -33,6 +33,10 @@ VARIANTS = ("raw", "centered", "no_first", "no_first_centered", "standardized")
 _LABEL = {"smollm2": "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized fp32)", "minilm": "all-MiniLM-L6-v2 (fp32)"}
 
 
+def _label(model: str) -> str:
+    return E.model_label(model)
+
+
 def _prep(X: np.ndarray, positions: np.ndarray, variant: str) -> tuple[np.ndarray, bool]:
     """Rows to analyse and whether to center."""
     if variant not in VARIANTS:
@@ -140,7 +144,7 @@ def hidden_spectrum(ctx: Context, *, model: str = "smollm2", layer: int = -1, va
         "dim": Estimate(float(X.shape[1])),
     }
     plots = [
-        Plot(f"hidden_pr_profile_{model}_{variant}", f"Participation ratio per layer ({_LABEL.get(model, model)}, "
+        Plot(f"hidden_pr_profile_{model}_{variant}", f"Participation ratio per layer ({_label(model)}, "
              f"{variant})", "layer (0 = embeddings)", "PR", [Series(variant, list(range(L)), prof)], log_y=True),
         Plot(f"hidden_cumvar_{model}_{li}_{variant}", f"Cumulative variance, layer {li} ({variant})", "k", "C(k)",
              [Series(variant, list(range(1, kmax + 1)), C[:kmax].tolist())]),
@@ -150,7 +154,7 @@ def hidden_spectrum(ctx: Context, *, model: str = "smollm2", layer: int = -1, va
                "first_token_norm_ratio": float(np.linalg.norm(H[li][cap.positions == 0], axis=1).mean()
                                                / np.linalg.norm(H[li][cap.positions > 0], axis=1).mean()),
                "n_docs": len(groups)}
-    return Result(outs, plots, details, model=_LABEL.get(model, model))
+    return Result(outs, plots, details, model=_label(model))
 
 
 @measurement(
@@ -224,12 +228,12 @@ def pca_reconstruction(ctx: Context, *, model: str = "smollm2", layer: int = -1,
         c = ActivationCompressor(components=big.components[:, :kk], mean=big.mean, center=center)
         errs.append(float(np.linalg.norm(Xh - c.roundtrip(Xh)) / np.linalg.norm(Xh)))
     plot = Plot(f"pca_reconstruction_{model}_{li}", f"PCA reconstruction error on held-out text "
-                f"({_LABEL.get(model, model)}, layer {li})", "k", "‖X − X̂‖/‖X‖",
+                f"({_label(model)}, layer {li})", "k", "‖X − X̂‖/‖X‖",
                 [Series("PCA (fit on calibration)", ks, errs), Series("mean only", [ks[0], ks[-1]], [errs_mean] * 2)],
                 log_x=True)
     return Result(outs, [plot], {"layer": li, "ks": ks, "errs": errs, "center": center,
                                  "n_calib_tokens": len(Xc), "n_heldout_tokens": len(Xh)},
-                  model=_LABEL.get(model, model))
+                  model=_label(model))
 
 
 # ------------------------------------------------------------------------------------------------ embeddings
@@ -258,7 +262,8 @@ def sentences(ctx: Context, n: int, split: str = "calibration") -> list[str]:
     return out
 
 
-def minilm_embeddings(ctx: Context, texts: list[str], weights: str = "trained", batch: int = 32) -> np.ndarray:
+def minilm_embeddings(ctx: Context, texts: list[str], weights: str = "trained", batch: int = 32,
+                      model: str = "minilm") -> np.ndarray:
     """Sentence-transformers pipeline of all-MiniLM-L6-v2: mean pooling over tokens, then L2 normalisation.
     ``weights="random"``: the same architecture freshly initialised (seeded) — an untrained control.
     Cached on disk (keyed by the model files, the texts and the seed)."""
@@ -268,19 +273,19 @@ def minilm_embeddings(ctx: Context, texts: list[str], weights: str = "trained", 
 
     if weights not in ("trained", "random"):
         raise ValueError("weights must be 'trained' or 'random'")
-    _, msha = model_files_sha256("minilm", ctx)
+    _, msha = model_files_sha256(model, ctx)
     ident = {"model": msha, "texts": hashlib.sha256("\n".join(texts).encode()).hexdigest(), "weights": weights,
              "seed": ctx.seed if weights == "random" else None}
-    return E.cached_arrays(ctx, "embeddings", ident, lambda: {"X": _embed(ctx, texts, weights, batch)},
+    return E.cached_arrays(ctx, "embeddings", ident, lambda: {"X": _embed(ctx, texts, weights, batch, model)},
                            code=__name__)["X"]
 
 
-def _embed(ctx: Context, texts: list[str], weights: str, batch: int) -> np.ndarray:
+def _embed(ctx: Context, texts: list[str], weights: str, batch: int, name: str = "minilm") -> np.ndarray:
     import torch
 
-    from ..capture.models import load_minilm
+    from ..capture.models import load_model
 
-    model, tok, info = load_minilm(device="cpu", ctx=ctx)
+    model, tok, info = load_model(name, device="cpu", ctx=ctx, kind="encoder")
     if weights == "random":
         from transformers import AutoModel
 
@@ -313,14 +318,15 @@ def _embed(ctx: Context, texts: list[str], weights: str, batch: int) -> np.ndarr
                 "controls",
     timeout_s=600,
 )
-def embedding_spectrum(ctx: Context, *, n_sentences: int = 400, n_blocks: int = 20) -> Result:
+def embedding_spectrum(ctx: Context, *, n_sentences: int = 400, n_blocks: int = 20, model: str = "minilm") -> Result:
+    """``model``: a sentence encoder (BERT-like; mean pooling and L2 normalisation as sentence-transformers)."""
     from ..math.spectra import k_for_variance, participation_ratio
 
     texts = sentences(ctx, n_sentences)
     if len(texts) < 50:
         raise MeasurementUnavailable("too few sentences in the corpus")
-    X = minilm_embeddings(ctx, texts)
-    Xr = minilm_embeddings(ctx, texts, "random")
+    X = minilm_embeddings(ctx, texts, model=model)
+    Xr = minilm_embeddings(ctx, texts, "random", model=model)
     ctx.note_tensor("minilm_sentence_embeddings", X)
     lam = E.spectrum(X, True)
     rng = ctx.rng(59)
@@ -343,7 +349,7 @@ def embedding_spectrum(ctx: Context, *, n_sentences: int = 400, n_blocks: int = 
                 [Series("trained", list(range(1, len(C) + 1)), C.tolist()),
                  Series("random init", list(range(1, len(C) + 1)),
                         (np.cumsum(E.spectrum(Xr, True)) / E.spectrum(Xr, True).sum()).tolist())])
-    return Result(outs, [plot], {"example_sentences": texts[:3]}, model=_LABEL["minilm"])
+    return Result(outs, [plot], {"example_sentences": texts[:3]}, model=_label(model))
 
 
 @measurement(
@@ -358,12 +364,13 @@ def embedding_spectrum(ctx: Context, *, n_sentences: int = 400, n_blocks: int = 
     description="is 'cumulative variance curves correlate r > 0.9' specific to trained models? (null controls)",
     timeout_s=600,
 )
-def cumvar_invariance(ctx: Context, *, n_sentences: int = 400, K: int = 384) -> Result:
+def cumvar_invariance(ctx: Context, *, n_sentences: int = 400, K: int = 384, model: str = "smollm2") -> Result:
+    """``model``: the language model whose last-layer hidden states are set beside the MiniLM embeddings."""
     texts = sentences(ctx, n_sentences)
     A = minilm_embeddings(ctx, texts)
     Ar = minilm_embeddings(ctx, texts, "random")
-    cap = _hidden(ctx, "smollm2", "calibration")
-    S = cap.arrays["hidden"][-1].astype(np.float64)
+    cap = _hidden(ctx, model, "calibration")
+    S = np.asarray(cap.arrays["hidden"][-1]).astype(np.float64)
     rng = ctx.rng(61)
 
     def curve(X):
@@ -390,4 +397,4 @@ def cumvar_invariance(ctx: Context, *, n_sentences: int = 400, K: int = 384) -> 
                  Series("MiniLM random init", x, cAr[:kk].tolist()),
                  Series("isotropic Gaussian", x, cG[:kk].tolist())])
     return Result(outs, [plot], {"K": kk, "n_sentences": len(texts), "n_smollm2_tokens": len(S)},
-                  model=f"{_LABEL['minilm']} and {_LABEL['smollm2']}")
+                  model=f"{_LABEL['minilm']} and {_label(model)}")

@@ -113,18 +113,26 @@ def _parts(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
                              "(null: the code without its row assignment)",
 }, timeout_s=900.0, description="E8⊕E8 coding of SmolLM2-135M's real K/V cache: bytes, ratios, fidelity")
 def e8store_kv(ctx: Context, *, n_docs: int = 8, n_cal_docs: int = 2, max_tokens: int = 96, scale: str = "rms",
-               resolution: float = 1.0, claimed_ratio: float = 0.0, control_ratio: float = 2.0) -> Result:
+               resolution: float = 1.0, claimed_ratio: float = 0.0, control_ratio: float = 2.0,
+               model: str = "smollm2") -> Result:
+    """``model``: the causal LM whose K/V cache is coded (a shipped name or a local checkpoint)."""
     import torch
 
+    from ..capture import arch as A
     from ..capture import corpus as C
-    from ..capture.models import load_smollm2
+    from ..capture.models import load_model
+    from ..evidence.measurement import MeasurementUnavailable
     from ..subjects.storage import attention_outputs, code_rows, kv_cache
 
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
-    model, tok, info = load_smollm2(device=ctx.device, ctx=ctx)
+    name = model
+    model, tok, info = load_model(name, device=ctx.device, ctx=ctx, kind="causal_lm")
     corp = C.load_corpus("wiki+lee", ctx)
     docs = C.select_documents(corp, "heldout", n_docs, ctx.seed)
-    kv = kv_cache(model, tok, [d.text for d in docs], max_tokens)
+    try:
+        kv = kv_cache(model, tok, [d.text for d in docs], max_tokens)
+    except A.NotApplicable as exc:
+        raise MeasurementUnavailable(f"not applicable to {info.name} ({info.arch}): {exc}") from exc
     hd = kv[0][0].shape[-1]
     K = np.concatenate([a[0].reshape(-1, hd) for a in kv])
     V = np.concatenate([a[1].reshape(-1, hd) for a in kv])
@@ -190,31 +198,48 @@ def e8store_kv(ctx: Context, *, n_docs: int = 8, n_cal_docs: int = 2, max_tokens
 
 
 def _mlp_inputs(model_name: str, layer: int, matrix: str, texts: list[str], ctx: Context, max_tokens: int):
-    """(W, [X per text], info): the weight matrix (out, in) and the real inputs (tokens, in) entering it."""
+    """(W, [X per text], info): the weight matrix (out, in), the real inputs (tokens, in) entering it for each text,
+    and the model's info. ``matrix`` names an MLP matrix of the architecture
+    (:meth:`quantproof.capture.arch.Adapter.mlp_weights`: ``up_proj`` for Llama/Qwen2/Gemma, ``intermediate`` for
+    BERT, ``c_fc`` for GPT-2/GPT-Neo); the up-projection names are interchangeable (``up_proj`` on GPT-2 is its
+    ``c_fc``)."""
     import torch
 
-    from ..capture.models import load_minilm, load_smollm2
+    from ..capture import arch as A
+    from ..capture.models import load_model
 
-    if model_name == "smollm2":
-        model, tok, info = load_smollm2(device=ctx.device, ctx=ctx)
-        lin = getattr(model.model.layers[layer].mlp, matrix)
-    elif model_name == "minilm":
-        model, tok, info = load_minilm(device=ctx.device, ctx=ctx)
-        blk = model.encoder.layer[layer]
-        lin = {"intermediate": blk.intermediate.dense, "output": blk.output.dense}[matrix]
-    else:
-        raise ValueError("model is 'smollm2' or 'minilm'")
+    model, tok, info = load_model(model_name, device=ctx.device, ctx=ctx)
+    ad = A.adapter(model)
+    n = ad.n_layers()
+    if not -n <= layer < n:
+        raise ValueError(f"layer {layer} out of range for {n} layers")
+    mats = ad.mlp_weights(layer % n)
+    alias = {"up_proj": ("c_fc", "intermediate"), "c_fc": ("up_proj", "intermediate"),
+             "intermediate": ("up_proj", "c_fc"), "down_proj": ("c_proj", "output"), "c_proj": ("down_proj", "output"),
+             "output": ("down_proj", "c_proj")}
+    name = matrix if matrix in mats else next((a for a in alias.get(matrix, ()) if a in mats), None)
+    if name is None:
+        raise ValueError(f"matrix {matrix!r} not in {info.arch}'s MLP (has: {', '.join(mats)})")
+    lin = _mlp_module(ad, layer % n, name)
     xs = []
     h = lin.register_forward_hook(lambda m, a, o: xs.append(a[0].detach().reshape(-1, a[0].shape[-1]).float().cpu()))
     try:
         for t in texts:
             enc = tok(t, return_tensors="pt", truncation=True, max_length=max_tokens)
             with torch.no_grad():
-                model(**{k: v.to(next(model.parameters()).device) for k, v in enc.items()})
+                model(**{k: v.to(ad.embeddings_device()) for k, v in enc.items()})
     finally:
         h.remove()
-    W = lin.weight.detach().float().cpu().numpy()
+    W = mats[name].detach().float().cpu().numpy()
     return W, [x.numpy() for x in xs], info
+
+
+def _mlp_module(ad, layer: int, name: str):
+    """The module that applies MLP matrix ``name`` of ``layer`` (its input is what the hook records)."""
+    blk = ad.layers()[layer]
+    if name in ("intermediate", "output"):
+        return getattr(blk, name).dense
+    return getattr(blk.mlp, name)
 
 
 @measurement("e8store_weight", exact={**{k: _BYTES for k in ("bits_packed", "fp16_mb", "int8_mb", "ratio_int8",

@@ -258,8 +258,10 @@ METRIC_UNITS = {
 }
 
 
-def run_sweep(cfg: SweepConfig, *, device: str = "cpu", ctx=None, cache_dir: Path | None = None) -> SweepResult:
-    """Run (or read from the cache) the full blend sweep described in the module docstring."""
+def run_sweep(cfg: SweepConfig, *, device: str = "cpu", ctx=None, cache_dir: Path | None = None,
+              model: str = "smollm2") -> SweepResult:
+    """Run (or read from the cache) the full blend sweep described in the module docstring on ``model`` (a shipped
+    name or a local causal-LM checkpoint; the cache key holds its files' sha256)."""
     from quantproof.capture import corpus as corpus_mod
     from quantproof.capture import models as models_mod
 
@@ -268,7 +270,7 @@ def run_sweep(cfg: SweepConfig, *, device: str = "cpu", ctx=None, cache_dir: Pat
     if cfg.resolution <= 0 and (len(cfg.seed_blends) != len(cfg.seed_cosines) or not cfg.seed_blends):
         raise ValueError("resolution <= 0 fits the resolution to (seed_blends, seed_cosines): give both, of the "
                          "same non-zero length")
-    _, model_sha = models_mod.model_files_sha256("smollm2", ctx)
+    _, model_sha = models_mod.model_files_sha256(model, ctx)
     _, minilm_sha = models_mod.model_files_sha256("minilm", ctx)
     corp = corpus_mod.load_corpus("wiki+lee", ctx)
     key = cfg.key(model_sha + minilm_sha, corp.sha256)
@@ -279,7 +281,7 @@ def run_sweep(cfg: SweepConfig, *, device: str = "cpu", ctx=None, cache_dir: Pat
         if cached is not None:
             return cached
     if path is None:
-        return _run_sweep(cfg, device, ctx, corp)
+        return _run_sweep(cfg, device, ctx, corp, model)
     from filelock import FileLock
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -287,7 +289,7 @@ def run_sweep(cfg: SweepConfig, *, device: str = "cpu", ctx=None, cache_dir: Pat
         cached = _read_sweep(path, key)
         if cached is not None:
             return cached
-        res = _run_sweep(cfg, device, ctx, corp)
+        res = _run_sweep(cfg, device, ctx, corp, model)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"key": key, "result": res.to_json()}))
         tmp.replace(path)
@@ -352,9 +354,10 @@ def _fit_band_resolution(cfg: SweepConfig, model, tok, corp, lo: int, hi: int, s
     return fit
 
 
-def _run_sweep(cfg: SweepConfig, device: str, ctx, corp) -> SweepResult:
+def _run_sweep(cfg: SweepConfig, device: str, ctx, corp, name: str = "smollm2") -> SweepResult:
     import torch
 
+    from quantproof.capture import arch as arch_mod
     from quantproof.capture import models as models_mod
 
     import time
@@ -363,12 +366,15 @@ def _run_sweep(cfg: SweepConfig, device: str, ctx, corp) -> SweepResult:
     clock: dict[str, float] = {}
     rng = np.random.default_rng(cfg.seed)
     tgen = torch.Generator().manual_seed(cfg.seed + 4242)
-    model, tok, info = models_mod.load_smollm2(device=device, ctx=ctx)
+    model, tok, info = models_mod.load_model(name, device=device, ctx=ctx, kind="causal_lm")
     emb_model, emb_tok, _ = models_mod.load_minilm(device=device, ctx=ctx)
-    dev = next(model.parameters()).device
-    n_layers = info.config["n_layers"]
+    ad = arch_mod.adapter(model)
+    dev = ad.embeddings_device()
+    n_layers = ad.n_layers()
     lo, hi = (cfg.layer_lo, cfg.layer_hi) if cfg.layer_lo >= 0 else default_band(n_layers)
-    layers = [model.model.layers[i] for i in range(lo, hi + 1)]
+    if not 0 <= lo <= hi < n_layers:
+        raise ValueError(f"layer band {lo}-{hi} is outside the model's {n_layers} layers")
+    layers = [ad.layers()[i] for i in range(lo, hi + 1)]
     start = doc_start_id(tok)
     calib = None
     resolution = cfg.resolution
@@ -386,7 +392,7 @@ def _run_sweep(cfg: SweepConfig, device: str, ctx, corp) -> SweepResult:
         ctx.note_tensor("e8b/nll_input_ids", X)
         ctx.note_tensor("e8b/prompt_input_ids", P)
     targets = X[:, 1:]
-    e_prompt = embed(prompts, emb_model, emb_tok, dev)
+    e_prompt = embed(prompts, emb_model, emb_tok, next(emb_model.parameters()).device)
     cos = torch.nn.functional.cosine_similarity
 
     units: dict[str, dict[str, list[float]]] = {m: {} for m in METRIC_UNITS}
@@ -434,7 +440,8 @@ def _run_sweep(cfg: SweepConfig, device: str, ctx, corp) -> SweepResult:
         new_ids = gen[:, P.shape[1]:].tolist()
         texts = [tok.decode(ids, skip_special_tokens=True) for ids in new_ids]
         generations[k] = texts
-        e_gen = embed([t if t.strip() else "." for t in texts], emb_model, emb_tok, dev)
+        e_gen = embed([t if t.strip() else "." for t in texts], emb_model, emb_tok,
+                      next(emb_model.parameters()).device)
         if base_gen_ids is None:
             base_gen_ids, e_base = new_ids, e_gen
         units["rep3"][k] = [rep_ngram_rate(ids, 3) for ids in new_ids]
