@@ -129,7 +129,7 @@ def _pr_jackknife(X: np.ndarray, groups: list[np.ndarray], center: bool) -> tupl
     timeout_s=600,
 )
 def embedding_spectrum(ctx: Context, *, n_sentences: int = 400, n_groups: int = 20,
-                       planted_pr_target: float = 22.0) -> Result:
+                       planted_pr_target: float = 20.0) -> Result:
     from ..math.planted import geometric_ratio_for_pr, geometric_spectrum, planted_gaussian
     from ..math.spectra import k_for_variance
 

@@ -44,7 +44,7 @@ _OUT = {
              outputs=_OUT, timeout_s=900.0,
              description="next-token predictions of SmolLM2 on PCA-reconstructed last hidden states at the seed's "
                          "'acceptable' error")
-def pca_next_token(ctx: Context, *, max_err_pct: float = 10.0, small_err_pct: float = 1.0, n_boot: int = 200,
+def pca_next_token(ctx: Context, *, max_err_pct: float = 5.0, small_err_pct: float = 1.0, n_boot: int = 200,
                    chunk: int = 256) -> Result:
     import gguf
     from gguf.quants import dequantize

@@ -38,8 +38,10 @@ _MEMORY = {
                          "(not a measurement)")
 def seedtab_attention_memory(ctx: Context, *, seqs: list = [], standard: list = [],  # noqa: B006
                              compressed: list = [], reduction: list = [],  # noqa: B006
-                             standard_unit: str = "MiB", compressed_unit: str = "MiB", d_model: float = 768.0,
-                             k: float = 9.0, heads: int = 12, dtype: str = "fp32") -> Result:
+                             standard_unit: str = "MiB", compressed_unit: str = "MiB", d_model: float = 0.0,
+                             k: float = 0.0, heads: int = 12, dtype: str = "fp32") -> Result:
+    """``d_model`` (the standard model's width) and ``k`` (the compressed width) are the seed's figures, bound in
+    claims.yaml; ``heads`` is GPT-2 small's head count (ours)."""
     from ..math.spectra import DTYPE_BYTES, attention_memory_bytes, seed004_attention_formula_bytes
 
     cols = [np.asarray(x, dtype=float) for x in (seqs, standard, compressed, reduction)]

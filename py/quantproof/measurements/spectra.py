@@ -140,8 +140,8 @@ _HIDDEN_OUTPUTS = {
     timeout_s=600,
 )
 def hidden_spectrum(ctx: Context, *, model: str = "smollm2", layer: int = -1, variant: str = "raw",
-                    variance: float = 0.95, planted_pr_target: float = 2.0, planted_k95_target: float = 9.0,
-                    n_subsample: float = 500.0, n_groups: int = 8) -> Result:
+                    variance: float = 0.95, planted_pr_target: float = 2.0, planted_k95_target: float = 10.0,
+                    n_subsample: float = 1000.0, n_groups: int = 8) -> Result:
     from ..math.planted import geometric_ratio_for_k, geometric_ratio_for_pr, geometric_spectrum, planted_gaussian
 
     cap = E.get_capture(ctx, model, ("hidden",), "calibration", E.STD_DOCS["calibration"], E.STD_MAX_TOKENS)
