@@ -208,3 +208,60 @@ def _cached_arrays_locked(p, side, key: str, d, compute) -> dict[str, np.ndarray
         if os.path.exists(tmp):
             os.unlink(tmp)
     return arrays
+
+
+# ------------------------------------------------------------------------------------------------ grouped moments
+
+def doc_blocks(doc_ids: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    """Row indices grouped into at most ``n_groups`` blocks of whole documents (documents in order of first
+    appearance, consecutive documents share a block): the deleted groups of a delete-a-group jackknife, so that a
+    document is never split between groups."""
+    doc_ids = np.asarray(doc_ids)
+    _, first = np.unique(doc_ids, return_index=True)
+    docs = doc_ids[np.sort(first)]
+    if len(docs) < 2:
+        raise ValueError("need at least two documents to resample")
+    parts = np.array_split(docs, min(n_groups, len(docs)))
+    return [np.flatnonzero(np.isin(doc_ids, p)) for p in parts if len(p)]
+
+
+@dataclass
+class GroupMoments:
+    """Per-group sums of rows (s1: (G, d)), of outer products (s2: (G, d, d)) and row counts (n: (G,)), with their
+    totals, so that the second moment or covariance of the data with one group left out costs O(d²), not a pass over
+    the data."""
+
+    s1: np.ndarray
+    s2: np.ndarray
+    n: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.t1, self.t2, self.tn = self.s1.sum(0), self.s2.sum(0), float(self.n.sum())
+
+    @staticmethod
+    def of(X: np.ndarray, groups: list[np.ndarray]) -> "GroupMoments":
+        X = np.asarray(X, dtype=np.float64)
+        return GroupMoments(np.stack([X[g].sum(0) for g in groups]), np.stack([X[g].T @ X[g] for g in groups]),
+                            np.array([len(g) for g in groups], dtype=np.float64))
+
+    def matrix(self, *, center: bool, standardize: bool = False, drop: int | None = None) -> np.ndarray:
+        """Second moment (``center=False``), covariance, or correlation (``standardize``) of the rows of every group
+        but ``drop``."""
+        if drop is None:
+            n, M, s1 = self.tn, self.t2.copy(), self.t1
+        else:
+            n, M, s1 = self.tn - self.n[drop], self.t2 - self.s2[drop], self.t1 - self.s1[drop]
+        M /= n
+        if center or standardize:
+            mu = s1 / n
+            M -= np.outer(mu, mu)
+        if standardize:
+            sd = np.sqrt(np.clip(np.diag(M), 0.0, None))
+            sd = np.where(sd > 0, sd, 1.0)
+            M /= np.outer(sd, sd)
+        return (M + M.T) / 2
+
+
+def eigenvalues(M: np.ndarray) -> np.ndarray:
+    """Eigenvalues (descending, clipped at 0) of a symmetric matrix."""
+    return np.clip(np.linalg.eigvalsh(M)[::-1], 0.0, None)
