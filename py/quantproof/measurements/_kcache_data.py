@@ -68,8 +68,7 @@ def groups_of(doc_index: np.ndarray) -> list[np.ndarray]:
 
 
 def model_label(model: str) -> str:
-    return {"smollm2": "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized fp32)",
-            "minilm": "all-MiniLM-L6-v2 (fp32)"}.get(model, model)
+    return E.model_label(model)
 
 
 def unit_rng(ctx: Context, *parts: Any) -> np.random.Generator:
@@ -153,23 +152,16 @@ def with_source(ctx: Context, units: list[Unit], source: str, planted_noise: flo
 
 def key_units(ctx: Context, model: str, kind: str, n_calib_docs: int, n_heldout_docs: int, max_tokens: int,
               layers: str, drop_first: int) -> tuple[list[Unit], dict[str, Any]]:
-    if (model, kind) in E.KEY_KINDS:
-        ak = E.KEY_KINDS[(model, kind)]
-    elif model not in ("smollm2", "minilm") and kind in ("k_post_rope", "k_pre_rope", "keys", "minilm_keys"):
-        ak = "keys" if kind in ("keys", "minilm_keys") else kind      # a user model given by its local path
-    else:
-        raise ValueError(f"kind {kind!r} is not available for model {model!r} "
-                         f"(smollm2: k_post_rope | k_pre_rope; minilm: minilm_keys; a local causal LM: "
-                         f"k_post_rope | k_pre_rope; a local encoder: keys)")
+    ak = E.capture_kind(model, kind)
     cal = E.get_capture(ctx, model, (ak,), "calibration", n_calib_docs, max_tokens)
     held = E.get_capture(ctx, model, (ak,), "heldout", n_heldout_docs, max_tokens)
     mc, mh = cal.token_mask(drop_first), held.token_mask(drop_first)
     gc, gh = groups_of(cal.doc_index[mc]), groups_of(held.doc_index[mh])
     units = []
     for li in pick_layers(layers, cal.n_layers(ak)):
-        for h in range(cal.n_heads(ak)):
-            units.append(Unit(f"L{li}H{h}", li, h, cal.head(ak, li, h)[mc].astype(np.float64),
-                              held.head(ak, li, h)[mh].astype(np.float64), gc, gh))
+        for h in range(cal.n_heads(ak, li)):
+            units.append(Unit(f"L{li}H{h}", li, h, np.asarray(cal.head(ak, li, h))[mc].astype(np.float64),
+                              np.asarray(held.head(ak, li, h))[mh].astype(np.float64), gc, gh))
     info = {"n_calib_tokens": int(mc.sum()), "n_heldout_tokens": int(mh.sum()), "n_calib_docs": len(gc),
             "n_heldout_docs": len(gh), "n_layers": cal.n_layers(ak),
             "capture_meta": {k: v for k, v in cal.meta.items() if k != "config"},
@@ -178,24 +170,31 @@ def key_units(ctx: Context, model: str, kind: str, n_calib_docs: int, n_heldout_
     return units, info
 
 
-def ffn_units(ctx: Context, model: str, layers: str, heldout_fraction: float = 0.5) -> tuple[list[Unit], dict]:
+def ffn_units(ctx: Context, model: str, layers: str, heldout_fraction: float = 0.5,
+              matrices: str = "mlp") -> tuple[list[Unit], dict]:
     """FFN weight matrices as sets of vectors along the hidden dimension (the axis a rotation shared with the
-    activations acts on): rows of up/gate/intermediate, columns of down/output. Rows are split at random into
-    calibration and held-out halves; each row is its own bootstrap group."""
-    from ..capture.hooks import ffn_weights
+    activations acts on): rows of up/gate/intermediate/c_fc, columns of down/output/c_proj. Rows are split at random
+    into calibration and held-out halves; each row is its own bootstrap group.
+
+    ``matrices="experts"`` (a mixture of experts): per layer the experts' matrices stacked as seed 003 stacks them,
+    ``experts_gate_up`` (every expert's gate and up rows: E·2I × H) and ``experts_down`` (every expert's down
+    columns: E·I × H; the seed's table lists E·H × I rows instead: we keep the hidden-space convention)."""
+    from ..capture.arch import is_output_matrix
+    from ..capture.hooks import ffn_weights, n_layers_of
     from ..capture.models import model_files_sha256
 
-    W = ffn_weights(model, ctx=ctx)
-    n_layers = 1 + max(int(k.split(".")[0][1:]) for k in W)
-    keep = set(pick_layers(layers, n_layers))
+    if matrices not in ("mlp", "experts"):
+        raise ValueError(f"matrices must be 'mlp' or 'experts', got {matrices!r}")
+    keep = set(pick_layers(layers, n_layers_of(model, ctx)))
+    W = ffn_weights(model, ctx=ctx, layers=sorted(keep), experts=matrices == "experts")
+    if matrices == "experts":
+        W = stack_experts(W)
     rng = ctx.rng(101)
     units = []
     for name in sorted(W, key=lambda k: (int(k.split(".")[0][1:]), k)):
         li = int(name.split(".")[0][1:])
-        if li not in keep:
-            continue
         M = W[name].astype(np.float64)
-        if name.endswith(("down_proj", ".output")):
+        if is_output_matrix(name):
             M = M.T
         perm = rng.permutation(len(M))
         nh = int(round(heldout_fraction * len(M)))
@@ -204,10 +203,24 @@ def ffn_units(ctx: Context, model: str, layers: str, heldout_fraction: float = 0
                           [np.array([i]) for i in range(len(Xc))], [np.array([i]) for i in range(len(Xh))],
                           shared_groups=False, extra={"shape": list(W[name].shape), "full": M}))
     info = {"matrices": {u.name: u.extra["shape"] for u in units},
-            "ident": {"ffn": model, "model_sha256": model_files_sha256(model, ctx)[1], "seed": ctx.seed},
+            "ident": {"ffn": model, "model_sha256": model_files_sha256(model, ctx)[1], "seed": ctx.seed,
+                      "matrices": matrices},
             "note": ("SmolLM2 weights are dequantized Q4_1 (4-bit blocks of 32): their β reflects the 4-bit grid"
-                     if model == "smollm2" else "MiniLM weights are fp32 as released")}
+                     if model == "smollm2" else "MiniLM weights are fp32 as released" if model == "minilm"
+                     else "weights as stored in the checkpoint, converted to float64")}
     return units, info
+
+
+def stack_experts(W: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per layer: every expert's gate and up rows stacked (``experts_gate_up``: E·2I × H) and every expert's down
+    columns stacked (``experts_down``: E·I × H), both vectors of the hidden space. Keys of ``W`` are
+    ``L{layer}.experts.{e}.{gate_proj|up_proj|down_proj}``."""
+    out: dict[str, list] = {}
+    for name in sorted(W, key=lambda k: (k.split(".")[0], int(k.split(".")[2]), k)):
+        layer, _, _e, mat = name.split(".")
+        key = f"{layer}.experts_down" if mat == "down_proj" else f"{layer}.experts_gate_up"
+        out.setdefault(key, []).append(W[name].T if mat == "down_proj" else W[name])
+    return {k: np.concatenate(v, axis=0) for k, v in out.items()}
 
 
 # ------------------------------------------------------------------------------------------------ transforms

@@ -29,7 +29,6 @@ import numpy as np
 from ..evidence.measurement import Context, Estimate, MeasurementUnavailable, Plot, Result, Series, measurement
 from . import _empirical as E
 
-_LABEL = {"smollm2": "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized fp32)", "minilm": "all-MiniLM-L6-v2 (fp32)"}
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
@@ -60,9 +59,11 @@ def sentences(ctx: Context, n: int, split: str = "calibration") -> list[str]:
     return sentences_with_docs(ctx, n, split)[0]
 
 
-def minilm_embeddings(ctx: Context, texts: list[str], weights: str = "trained", batch: int = 32) -> np.ndarray:
+def minilm_embeddings(ctx: Context, texts: list[str], weights: str = "trained", batch: int = 32,
+                      model: str = "minilm") -> np.ndarray:
     """Sentence-transformers pipeline of all-MiniLM-L6-v2: mean pooling over tokens, then L2 normalisation.
     ``weights="random"``: the same architecture freshly initialised (seeded) — an untrained control.
+    ``model``: another sentence encoder (a local BERT-like checkpoint), pooled the same way.
     Cached on disk (keyed by the model files, the texts, the seed and the code that computes them)."""
     import hashlib
 
@@ -70,19 +71,19 @@ def minilm_embeddings(ctx: Context, texts: list[str], weights: str = "trained", 
 
     if weights not in ("trained", "random"):
         raise ValueError("weights must be 'trained' or 'random'")
-    _, msha = model_files_sha256("minilm", ctx)
+    _, msha = model_files_sha256(model, ctx)
     ident = {"model": msha, "texts": hashlib.sha256("\n".join(texts).encode()).hexdigest(), "weights": weights,
              "seed": ctx.seed if weights == "random" else None}
-    return E.cached_arrays(ctx, "embeddings", ident, lambda: {"X": _embed(ctx, texts, weights, batch)},
+    return E.cached_arrays(ctx, "embeddings", ident, lambda: {"X": _embed(ctx, texts, weights, batch, model)},
                            code=__name__)["X"]
 
 
-def _embed(ctx: Context, texts: list[str], weights: str, batch: int) -> np.ndarray:
+def _embed(ctx: Context, texts: list[str], weights: str, batch: int, name: str = "minilm") -> np.ndarray:
     import torch
 
-    from ..capture.models import load_minilm
+    from ..capture.models import load_model
 
-    model, tok, info = load_minilm(device="cpu", ctx=ctx)
+    model, tok, info = load_model(name, device="cpu", ctx=ctx, kind="encoder")
     if weights == "random":
         from transformers import AutoModel
 
@@ -129,15 +130,16 @@ def _pr_jackknife(X: np.ndarray, groups: list[np.ndarray], center: bool) -> tupl
     timeout_s=600,
 )
 def embedding_spectrum(ctx: Context, *, n_sentences: int = 400, n_groups: int = 20,
-                       planted_pr_target: float = 20.0) -> Result:
+                       planted_pr_target: float = 20.0, model: str = "minilm") -> Result:
+    """``model``: a sentence encoder (BERT-like; mean pooling and L2 normalisation as sentence-transformers)."""
     from ..math.planted import geometric_ratio_for_pr, geometric_spectrum, planted_gaussian
     from ..math.spectra import k_for_variance
 
     texts, doc_of = sentences_with_docs(ctx, n_sentences)
     if len(texts) < 50:
         raise MeasurementUnavailable("too few sentences in the corpus")
-    X = minilm_embeddings(ctx, texts)
-    Xr = minilm_embeddings(ctx, texts, "random")
+    X = minilm_embeddings(ctx, texts, model=model)
+    Xr = minilm_embeddings(ctx, texts, "random", model=model)
     ctx.note_tensor("minilm_sentence_embeddings", X)
     groups = E.doc_blocks(doc_of, n_groups)
     n, d = X.shape
@@ -168,7 +170,7 @@ def embedding_spectrum(ctx: Context, *, n_sentences: int = 400, n_groups: int = 
                 [Series("trained", x, (np.cumsum(lam) / lam.sum()).tolist()),
                  Series("random init", x, (np.cumsum(lam_r) / lam_r.sum()).tolist())])
     return Result(outs, [plot], {"example_sentences": texts[:3], "n_documents": int(len(np.unique(doc_of)))},
-                  model=_LABEL["minilm"])
+                  model=E.model_label(model))
 
 
 _CUMVAR = {
@@ -189,12 +191,13 @@ _CUMVAR = {
     timeout_s=600,
 )
 def cumvar_invariance(ctx: Context, *, n_sentences: int = 400, K: int = 384, n_groups: int = 8,
-                      lowrank_rank: int = 4) -> Result:
+                      lowrank_rank: int = 4, model: str = "smollm2") -> Result:
+    """``model``: the language model whose last-layer hidden states are set beside the MiniLM embeddings."""
     texts, doc_of = sentences_with_docs(ctx, n_sentences)
     A = minilm_embeddings(ctx, texts)
     Ar = minilm_embeddings(ctx, texts, "random")
-    cap = E.get_capture(ctx, "smollm2", ("hidden",), "calibration", E.STD_DOCS["calibration"], E.STD_MAX_TOKENS)
-    S = cap.arrays["hidden"][-1].astype(np.float64)
+    cap = E.get_capture(ctx, model, ("hidden",), "calibration", E.STD_DOCS["calibration"], E.STD_MAX_TOKENS)
+    S = np.asarray(cap.arrays["hidden"][-1]).astype(np.float64)
     rng = ctx.rng(61)
     GA, GS = rng.standard_normal(A.shape), rng.standard_normal(S.shape)
     F = rng.standard_normal((A.shape[0], lowrank_rank)) @ rng.standard_normal((lowrank_rank, A.shape[1]))
@@ -237,7 +240,7 @@ def cumvar_invariance(ctx: Context, *, n_sentences: int = 400, K: int = 384, n_g
                  Series("isotropic Gaussian", x, full_c["GA"][:kk].tolist()),
                  Series(f"planted rank {lowrank_rank}", x, full_c["PL"][:kk].tolist())])
     return Result(outs, [plot], {"K": kk, "n_sentences": len(texts), "n_smollm2_tokens": len(S), "n_groups": G},
-                  model=f"{_LABEL['minilm']} and {_LABEL['smollm2']}")
+                  model=f"{E.model_label('minilm')} and {E.model_label(model)}")
 
 
 def _merge(groups: list[np.ndarray], G: int) -> list[np.ndarray]:

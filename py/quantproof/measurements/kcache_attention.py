@@ -13,6 +13,7 @@ SmolLM2 runs dequantized from its shipped 4-bit (Q4_1) weights: its queries and 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,36 @@ def _rope_half(X: np.ndarray, pos: np.ndarray, theta: float) -> np.ndarray:
     from ..math.attention import rope
 
     return rope(X, pos, base=theta, pairing="half")
+
+
+def _rope_layer(X: np.ndarray, pos: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
+    """The RoPE of one layer in float64: from θ for the default rotation (Llama, Qwen2, Gemma sliding layers),
+    else from the model's own inverse frequencies and scaling (scaled or partial rotations, e.g. Gemma-4's full
+    layers, which rotate a quarter of the dimensions)."""
+    if spec.get("rope_type", "default") == "default" and spec.get("theta") and float(spec.get("scaling", 1.0)) == 1.0:
+        return _rope_half(X, pos, float(spec["theta"]))
+    inv = np.asarray(spec["inv_freq"], dtype=np.float64)
+    ang = np.asarray(pos, dtype=np.float64)[:, None] * inv[None, :]
+    c = np.concatenate([np.cos(ang), np.cos(ang)], axis=-1) * float(spec.get("scaling", 1.0))
+    s = np.concatenate([np.sin(ang), np.sin(ang)], axis=-1) * float(spec.get("scaling", 1.0))
+    X = np.asarray(X, dtype=np.float64)
+    h = X.shape[-1] // 2
+    rot = np.concatenate([-X[..., h:], X[..., :h]], axis=-1)
+    return X * c + rot * s
+
+
+def _rope_specs(cap) -> list[dict[str, Any]]:
+    """Per layer, the RoPE parameters the capture recorded (``rope_per_layer``), else the model's one θ."""
+    cfg = cap.meta.get("config") or {}
+    specs = cfg.get("rope_per_layer")
+    if specs:
+        return specs
+    theta = cfg.get("rope_theta")
+    if not theta:
+        raise MeasurementUnavailable("the capture metadata holds no RoPE parameters (a model without RoPE: "
+                                     "not applicable)")
+    kind = "k_pre_rope" if "k_pre_rope" in cap.arrays else "k_post_rope"
+    return [{"rope_type": "default", "theta": theta, "scaling": 1.0}] * cap.n_layers(kind)
 
 
 def _rope_commuting(d: int, rng, pairing: str = "half") -> np.ndarray:
@@ -70,26 +101,25 @@ _MAX = "a maximum over every evaluated input: one input with a large value is an
     timeout_s=600,
 )
 def gauge_invariance(ctx: Context, *, rotation: str = "haar", layers: str = "all", n_docs: int = 4,
-                     iters: int = 30) -> Result:
-    model = "smollm2"
+                     iters: int = 30, model: str = "smollm2") -> Result:
+    """``model``: any causal LM with RoPE (a model without RoPE: not applicable); RoPE per layer from the capture."""
     cal = E.get_capture(ctx, model, ("q_pre_rope", "k_pre_rope", "k_post_rope"), "calibration",
                         E.STD_DOCS["calibration"], E.STD_MAX_TOKENS)
-    cfg = cal.meta.get("config") or {}
-    theta = cfg.get("rope_theta")
-    if not theta:
-        raise MeasurementUnavailable("rope_theta missing from the capture metadata")
-    H, KV, hd = cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"]
-    group = H // KV
+    specs = _rope_specs(cal)
+    theta = specs[0].get("theta")
     rng = ctx.rng(31)
     lay = E.parse_layers(layers, cal.n_layers("k_pre_rope"))
     docs = cal.doc_groups()[:n_docs]
     err = {"post": 0.0, "fold": 0.0, "comm": 0.0, "other": 0.0, "prob": 0.0, "rope": 0.0}
     tvs = []
-    sq = math.sqrt(hd)
     for li in lay:
+        KV, H, hd = cal.n_heads("k_pre_rope", li), cal.n_heads("q_pre_rope", li), cal.head_dim("k_pre_rope", li)
+        group = H // KV
+        sq = math.sqrt(hd)
+        sp = specs[li]
         for kvh in range(KV):
-            kpre_all = cal.head("k_pre_rope", li, kvh).astype(np.float64)
-            kpost_all = cal.head("k_post_rope", li, kvh).astype(np.float64)
+            kpre_all = np.asarray(cal.head("k_pre_rope", li, kvh)).astype(np.float64)
+            kpost_all = np.asarray(cal.head("k_post_rope", li, kvh)).astype(np.float64)
             if rotation == "learned":
                 from ..math.rotations import fit_l1_rotation
 
@@ -103,17 +133,17 @@ def gauge_invariance(ctx: Context, *, rotation: str = "haar", layers: str = "all
             for g in docs:
                 pos = cal.positions[g]
                 kp, kq = kpre_all[g], kpost_all[g]
-                kr = _rope_half(kp, pos, theta)
+                kr = _rope_layer(kp, pos, sp)
                 err["rope"] = max(err["rope"], float(np.abs(kr - kq).max()))
                 mask = np.tril(np.ones((len(g), len(g)), bool))
                 for qh in range(kvh * group, (kvh + 1) * group):
-                    qp = cal.head("q_pre_rope", li, qh)[g].astype(np.float64)
-                    q = _rope_half(qp, pos, theta)
+                    qp = np.asarray(cal.head("q_pre_rope", li, qh))[g].astype(np.float64)
+                    q = _rope_layer(qp, pos, sp)
                     S = q @ kr.T / sq
                     smax = float(np.abs(S).max())
 
                     def folded(M):
-                        return _rope_half(qp @ M.T, pos, theta) @ _rope_half(kp @ M.T, pos, theta).T / sq
+                        return _rope_layer(qp @ M.T, pos, sp) @ _rope_layer(kp @ M.T, pos, sp).T / sq
 
                     S_post = (q @ R.T) @ (kr @ R.T).T / sq
                     S_fold = folded(R)
@@ -124,7 +154,7 @@ def gauge_invariance(ctx: Context, *, rotation: str = "haar", layers: str = "all
                     P, Pf = _softmax_causal(S), _softmax_causal(S_fold)
                     err["prob"] = max(err["prob"], float(np.abs(P - Pf).max()))
                     tvs.append(float(0.5 * np.abs(P - Pf).sum(-1).mean()))
-    n = len(lay) * KV * len(docs)
+    n = sum(cal.n_heads("k_pre_rope", li) for li in lay) * len(docs)
     outs = {
         "post_rope_max_rel_err": Estimate(err["post"], n=n, method="max over layers, heads, documents (float64)"),
         "folded_max_rel_err": Estimate(err["fold"], n=n, method="max over layers, heads, documents"),
@@ -136,7 +166,8 @@ def gauge_invariance(ctx: Context, *, rotation: str = "haar", layers: str = "all
         "rope_reimpl_max_abs_err": Estimate(err["rope"], n=n, method="max; keys stored fp32"),
     }
     return Result(outs, [], {"rotation": rotation, "layers": lay, "n_docs": len(docs), "rope_theta": theta,
-                             "pairing": "rotate_half (i, i + d/2), as transformers' Llama"},
+                             "pairing": "rotate_half (i, i + d/2), as transformers' Llama",
+                             "rope_types": sorted({str(specs[li].get("rope_type")) for li in lay})},
                   model=model_label(model))
 
 
@@ -169,15 +200,13 @@ def _decode(K: np.ndarray, Y: np.ndarray, Yq: np.ndarray) -> np.ndarray:
     timeout_s=600,
 )
 def front_token_protection(ctx: Context, *, transform: str = "haar", protect: int = 1, layers: str = "all",
-                           n_docs: int = 16, iters: int = 30, n_boot: int = 1000) -> Result:
-    model = "smollm2"
+                           n_docs: int = 16, iters: int = 30, n_boot: int = 1000, model: str = "smollm2") -> Result:
+    """``model``: any causal LM with RoPE (queries are rotated with the model's own RoPE, per layer)."""
     cal = E.get_capture(ctx, model, ("k_post_rope",), "calibration", E.STD_DOCS["calibration"],
                         E.STD_MAX_TOKENS)
     held = E.get_capture(ctx, model, ("q_pre_rope", "k_post_rope"), "heldout", E.STD_DOCS["heldout"],
                          E.STD_MAX_TOKENS)
-    cfg = held.meta.get("config") or cal.meta.get("config") or {}
-    theta, H, KV, hd = cfg["rope_theta"], cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"]
-    group = H // KV
+    specs = _rope_specs(held)
     rng = ctx.rng(37)
     lay = E.parse_layers(layers, held.n_layers("k_post_rope"))
     docs = held.doc_groups()[:n_docs]
@@ -191,10 +220,15 @@ def front_token_protection(ctx: Context, *, transform: str = "haar", protect: in
     # per document: sums of per-query TV over layers × query heads × query positions ≥ 1
     s0, s1, sr = (np.zeros(len(docs)) for _ in range(3))
     mass, b0, b1 = [], [], []
+    n_qheads = 0
     for li in lay:
+        KV, H, hd = held.n_heads("k_post_rope", li), held.n_heads("q_pre_rope", li), held.head_dim("k_post_rope", li)
+        group = H // KV
+        n_qheads += H
         for kvh in range(KV):
-            T_, _ = fit_transform(transform, cal.head("k_post_rope", li, kvh).astype(np.float64), rng, iters)
-            Kall = held.head("k_post_rope", li, kvh).astype(np.float64)
+            T_, _ = fit_transform(transform, np.asarray(cal.head("k_post_rope", li, kvh)).astype(np.float64), rng,
+                                  iters)
+            Kall = np.asarray(held.head("k_post_rope", li, kvh)).astype(np.float64)
             Y = T_(Kall)
             first = held.positions == 0
             b0.append(_beta(Y[first]))
@@ -207,13 +241,14 @@ def front_token_protection(ctx: Context, *, transform: str = "haar", protect: in
                 Kp[pos < protect] = K[pos < protect]
                 Kr[rand_pos[j]] = K[rand_pos[j]]
                 for qh in range(kvh * group, (kvh + 1) * group):
-                    q = _rope_half(held.head("q_pre_rope", li, qh)[g].astype(np.float64), pos, theta)
+                    q = _rope_layer(np.asarray(held.head("q_pre_rope", li, qh))[g].astype(np.float64), pos,
+                                    specs[li])
                     P = _softmax_causal(q @ K.T / math.sqrt(hd))
                     s0[j] += float(0.5 * np.abs(P - _softmax_causal(q @ Kh.T / math.sqrt(hd))).sum(-1)[1:].sum())
                     s1[j] += float(0.5 * np.abs(P - _softmax_causal(q @ Kp.T / math.sqrt(hd))).sum(-1)[1:].sum())
                     sr[j] += float(0.5 * np.abs(P - _softmax_causal(q @ Kr.T / math.sqrt(hd))).sum(-1)[1:].sum())
                     mass.append(float(P[1:, 0].mean()))
-    cells = np.array([len(lay) * KV * group * (len(g) - 1) for g in docs], dtype=float)
+    cells = np.array([n_qheads * (len(g) - 1) for g in docs], dtype=float)
     W = E.multinomial_weights(ctx.rng(41), len(docs), n_boot)
     red = lambda a, w=None: 1 - (a.sum() / s0.sum() if w is None else (w @ a) / (w @ s0))  # noqa: E731
     meth = f"percentile bootstrap over {len(docs)} held-out documents ({n_boot} draws)"

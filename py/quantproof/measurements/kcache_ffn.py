@@ -49,10 +49,12 @@ from ._kcache_data import ffn_units, fit_rotation, key_units, model_label, synth
 )
 def ffn_weight_beta(ctx: Context, *, model: str = "minilm", layers: str = "0,3,5", center: bool = False,
                     batch_fraction: float = 0.5, iters: int = 25, source: str = "weights",
-                    planted_noise: float = 0.25) -> Result:
+                    planted_noise: float = 0.25, matrices: str = "mlp") -> Result:
+    """``matrices``: ``mlp`` (the dense MLP) or ``experts`` (a mixture of experts' stacked expert matrices, as
+    seed 003 stacks them); ``source="planted"`` replaces the rows by a planted lattice of the same shape."""
     if source not in ("weights", "planted"):
         raise ValueError(f"unknown source {source!r} (known: weights, planted)")
-    units, info = ffn_units(ctx, model, layers)
+    units, info = ffn_units(ctx, model, layers, matrices=matrices)
     rng = ctx.rng(23)
     rows = []
     nulls: dict[tuple[int, int], dict[str, float]] = {}

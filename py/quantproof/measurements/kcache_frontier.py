@@ -73,6 +73,15 @@ def residual_frontier(ctx: Context, *, model: str = "smollm2", kind: str = "k_po
 
     real, info = key_units(ctx, model, kind, E.STD_DOCS["calibration"], E.STD_DOCS["heldout"],
                            E.STD_MAX_TOKENS, layers, 0)
+    sizes = sorted({u.Xc.shape[1] for u in real})
+    if len(sizes) > 1:   # bits per coordinate depend on d: one frontier, on the head size most heads have
+        from collections import Counter
+
+        d_main = Counter(u.Xc.shape[1] for u in real).most_common(1)[0][0]
+        info["head_sizes"] = {"all": sizes, "evaluated": d_main,
+                              "dropped_units": [u.name for u in real if u.Xc.shape[1] != d_main]}
+        ctx.note(f"head sizes {sizes} differ across layers: the frontier is evaluated on the d={d_main} heads")
+        real = [u for u in real if u.Xc.shape[1] == d_main]
     units, src_meta = with_source(ctx, real, source, planted_noise)
     ident = {**info["ident"], "source": source, **({"planted_noise": planted_noise} if source != "real" else {})}
     d = units[0].Xc.shape[1]

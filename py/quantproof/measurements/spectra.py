@@ -48,7 +48,6 @@ from ..evidence.measurement import Context, Estimate, Plot, Result, Series, meas
 from . import _empirical as E
 
 VARIANTS = ("raw", "centered", "no_first", "no_first_centered", "standardized")
-_LABEL = {"smollm2": "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized fp32)", "minilm": "all-MiniLM-L6-v2 (fp32)"}
 MAX_LAYERS = 32
 _JACK_DOC = "leave-one-document-out jackknife over {g} documents, normal interval"
 _JACK_GROUP = "delete-a-group jackknife over {g} blocks of whole documents, normal interval"
