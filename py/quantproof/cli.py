@@ -65,17 +65,23 @@ def _load_or_report(args: argparse.Namespace, what: str):
 def cmd_check(args: argparse.Namespace) -> int:
     if getattr(args, "file", None):
         args.claims_file = args.file
-    loaded = _load_or_report(args, "in the claims' links")
-    if loaded is None:
+    try:
+        cs, report = _load_checked(args)
+    except ClaimsFileError as exc:
+        print(f"{len(exc.errors)} error(s) in the claims file:", file=sys.stderr)
+        for e in exc.errors:
+            print(f"  {e}", file=sys.stderr)
         return 2
-    cs, report = loaded
     from .claims.coverage_cli import check_repo
 
+    # the coverage map is checked even when a link is bad, so that one problem never hides another
     cov_errors, cov_line = check_repo(_repo(args), cs)
-    if cov_errors:
-        print(f"{len(cov_errors)} error(s) in the source coverage map:", file=sys.stderr)
-        for e in cov_errors:
-            print(f"  {e}", file=sys.stderr)
+    for errors, head in ((report.errors, "in the claims' links"), (cov_errors, "in the source coverage map")):
+        if errors:
+            print(f"{len(errors)} error(s) {head}:", file=sys.stderr)
+            for e in errors:
+                print(f"  {e}", file=sys.stderr)
+    if report.errors or cov_errors:
         return 2
     findings = report.lean.findings
     print(f"ok: {len(cs.claims)} claims; {len(report.lean.decls)} Lean declarations "

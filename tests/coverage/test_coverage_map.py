@@ -166,6 +166,22 @@ def test_check_fails_on_an_incomplete_map_and_passes_on_a_complete_one(repo, cap
     assert "coverage.yaml:" in capsys.readouterr().err
 
 
+def test_an_unreached_claim_is_reported_beside_a_bad_link(repo, capsys):
+    """A bad measurement link must not hide the coverage map's problems: both lists are printed, exit 2."""
+    claims = (repo / "claims.yaml").read_text()
+    (repo / "claims.yaml").write_text(claims.replace("params: {mu: 0.0, n: 2000}", "params: {mu: 0.0, n: 2000, nope: 1}",
+                                                     1))
+    (repo / "coverage.yaml").write_text(full_map().split("    - units: [" + ids()[4])[0])
+    assert main(["--repo", str(repo), "check"]) == 2
+    err = capsys.readouterr().err
+    assert "error(s) in the claims' links" in err and "unknown parameter 'nope'" in err
+    assert "error(s) in the source coverage map" in err and "claim mean_five is reached by no unit of toy.txt" in err
+    (repo / "coverage.yaml").write_text(full_map())
+    assert main(["--repo", str(repo), "check"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter 'nope'" in err and "source coverage map" not in err
+
+
 def test_coverage_command_lists_units(repo, capsys):
     (repo / "coverage.yaml").write_text(full_map())
     assert main(["--repo", str(repo), "coverage", "--seed", "toy.txt"]) == 0
