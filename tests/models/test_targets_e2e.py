@@ -9,8 +9,8 @@ shows RoPE measurements "not applicable". The numbers of random models mean noth
 measurements ran on the bound model, not what they found.
 
 Budget: by default every architecture runs end to end once, on one representative claim per target (the claims
-that carry the target's own checks below: GPT-2's layer parameter, Gemma-4's expert matrices) and one RoPE claim
-per substitute; the runs share one results cache, so the unbound links they have in common run once.
+that carry the target's own checks below: GPT-2's layer parameter, Gemma-4's expert matrices; Qwen2's weight
+claim) and one RoPE claim per substitute; the runs share one results cache, so the unbound links they have in common run once.
 ``QUANTPROOF_E2E_FULL=1`` runs the full matrix: every claim with a link to the target, every RoPE claim on each
 substitute (about 15 minutes on 2 cores). Every architecture is loaded and captured by default in test_arch.py.
 """
@@ -37,7 +37,11 @@ FULL = os.environ.get("QUANTPROOF_E2E_FULL") == "1"
 
 # The measurements a target's own checks below look at: by default a target runs the claims that cover them, else
 # its first claim.
-FOCUS = {"gpt2": ("pca_reconstruction",), "gemma-4-26b-moe": ("ffn_weight_beta",)}
+FOCUS = {"gpt2": ("pca_reconstruction",), "gemma-4-26b-moe": ("ffn_weight_beta",),
+         "qwen2.5-0.5b": ("e8store_weight",)}   # Qwen2: weights only (its e8b_sweep claims are the full matrix's)
+# The RoPE claim a substitute runs by default: the one whose links take a model (and so can be bound); the other two
+# run in the full matrix.
+ROPE_DEFAULT = ["s003_kcache_learned_centered_beta_band"]
 
 
 def _claims_with_target(cs, target: str) -> list[str]:
@@ -90,9 +94,10 @@ def test_a_bound_target_runs_every_claim_of_its_seed(tiny_models, shared_cache, 
     ledger, path = _run(tiny_models, shared_cache, name, family, claims)
     links = _bound_links(ledger, path)
     n_target_links = sum(1 for c in cs.claims if c.id in claims for m in c.measurements if m.target == name)
-    focus = set(FOCUS.get(name, ())) if not FULL else set()
-    assert {m.name for c in cs.claims for m in c.measurements if m.target == name and (not focus or m.name in focus)} \
-        <= {m.name for c in cs.claims if c.id in claims for m in c.measurements if m.target == name}
+    want = {m.name for c in cs.claims for m in c.measurements if m.target == name}   # the full matrix: all of them
+    if not FULL:
+        want &= set(FOCUS.get(name, ()))
+    assert want <= {m.name for c in cs.claims if c.id in claims for m in c.measurements if m.target == name}
     assert len([1 for c, m in links if m["model_run"]["ran"] == "target"]) == n_target_links
     for c, m in links:
         assert m["params"]["model"] == path, (c["id"], m["params"])
@@ -115,7 +120,7 @@ def test_a_bound_target_runs_every_claim_of_its_seed(tiny_models, shared_cache, 
 
 @pytest.mark.parametrize("family", ["llama", "gemma3"])
 def test_a_bound_substitute_runs_the_rope_claims(tiny_models, shared_cache, family):
-    ledger, path = _run(tiny_models, shared_cache, "smollm2", family, ROPE_CLAIMS if FULL else ROPE_CLAIMS[:1])
+    ledger, path = _run(tiny_models, shared_cache, "smollm2", family, ROPE_CLAIMS if FULL else ROPE_DEFAULT)
     links = _bound_links(ledger, path)
     assert links and all(m["model_run"]["ran"] == "substitute" for _, m in links)
     for c, m in links:
