@@ -20,7 +20,6 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         minilm_dir()
     except MeasurementUnavailable as exc:
         pytest.skip(str(exc))
-    from .tiny import FAMILIES, build
+    from .tiny import build_all
 
-    root = tmp_path_factory.mktemp("tiny-models")
-    return {f: build(f, root / f) for f in FAMILIES}
+    return build_all(tmp_path_factory.mktemp("tiny-models"))

@@ -13,10 +13,24 @@ ROPE = ("llama", "qwen2", "gemma3", "gemma4_moe")
 PLAIN = ("gpt2", "gpt_neo")
 
 
+_LOADED: dict[str, tuple] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _loaded_once_per_module():
+    """Each tiny model is loaded once for this module (the captures only read it; their hooks are removed in a
+    ``finally``), and released after."""
+    yield
+    _LOADED.clear()
+
+
 def _load(tiny_models, fam):
     from quantproof.capture import models as M
 
-    return M.load_model(str(tiny_models[fam]), device="cpu")
+    key = str(tiny_models[fam])
+    if key not in _LOADED:
+        _LOADED[key] = M.load_model(key, device="cpu")
+    return _LOADED[key]
 
 
 def _docs(n=2):

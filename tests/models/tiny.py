@@ -68,8 +68,10 @@ def _bpe_tokenizer(out: Path) -> None:
         "model_max_length": 512}))
 
 
-def build(family: str, out: Path, seed: int = 0) -> Path:
-    """Write a tiny random ``family`` checkpoint to ``out`` (created) and return it."""
+def build(family: str, out: Path, seed: int = 0, tokenizer_from: Path | None = None) -> Path:
+    """Write a tiny random ``family`` checkpoint to ``out`` (created) and return it. A causal model copies the BPE
+    tokenizer files of ``tokenizer_from`` (a folder an earlier :func:`build` wrote) instead of training its own:
+    the same corpus and vocabulary give the same tokenizer, so one training serves every family."""
     import torch
     import transformers as tf
 
@@ -85,6 +87,20 @@ def build(family: str, out: Path, seed: int = 0) -> Path:
         for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
             if (minilm_dir() / name).is_file():
                 shutil.copy(minilm_dir() / name, out / name)
+    elif tokenizer_from is not None:
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(tokenizer_from / name, out / name)
     else:
         _bpe_tokenizer(out)
+    return out
+
+
+def build_all(root: Path, families: tuple[str, ...] = FAMILIES) -> dict[str, Path]:
+    """Every family's tiny checkpoint under ``root``/FAMILY, the BPE tokenizer trained once."""
+    out: dict[str, Path] = {}
+    first_causal: Path | None = None
+    for f in families:
+        out[f] = build(f, root / f, tokenizer_from=first_causal)
+        if f != "bert" and first_causal is None:
+            first_causal = out[f]
     return out
