@@ -223,4 +223,6 @@ def test_every_target_in_claims_yaml_is_valid():
     errors = [str(e) for e in validate(cs, repo).errors if ".target" in e.field]
     assert not errors, errors
     linked = [(c.id, m.target) for c in cs.claims for m in c.measurements if m.target]
-    assert len(linked) >= 40
+    # every seed model that a measurement can run on is named by at least one link (tinystories-33m: none of
+    # seed 001's measurements loads a model)
+    assert {t for _, t in linked} >= {"qwen2.5-0.5b", "gemma-4-26b-moe", "gpt2", "minilm"}, sorted(set(linked))

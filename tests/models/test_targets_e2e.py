@@ -42,6 +42,9 @@ FOCUS = {"gpt2": ("pca_reconstruction",), "gemma-4-26b-moe": ("ffn_weight_beta",
 # The RoPE claim a substitute runs by default: the one whose links take a model (and so can be bound); the other two
 # run in the full matrix.
 ROPE_DEFAULT = ["s003_kcache_learned_centered_beta_band"]
+# Targets no claims.yaml link runs on, and why (a link added later fails the test until it is removed from here).
+UNLINKED = {"tinystories-33m": "seed 001's measurements (bpc_reference) train tokenizers on the corpus and load no "
+                               "model; the seed's own losses are quoted figures"}
 
 
 def _claims_with_target(cs, target: str) -> list[str]:
@@ -90,6 +93,9 @@ def _bound_links(ledger: dict, path: str):
 def test_a_bound_target_runs_every_claim_of_its_seed(tiny_models, shared_cache, name, family):
     cs = load_claims(REPO / "claims.yaml")
     claims = _claims_with_target(cs, name)
+    if name in UNLINKED:   # the target binds and loads (test_arch.py, test_bindings.py), but no link runs on it
+        assert not claims, f"{name} has links now: remove it from UNLINKED"
+        pytest.skip(f"no claims.yaml link runs on {name}: {UNLINKED[name]}")
     assert claims
     ledger, path = _run(tiny_models, shared_cache, name, family, claims)
     links = _bound_links(ledger, path)
@@ -133,6 +139,8 @@ def test_a_bound_substitute_runs_the_rope_claims(tiny_models, shared_cache, fami
 def test_rope_measurements_on_a_model_without_rope_are_not_applicable(tiny_models, shared_cache):
     ledger, path = _run(tiny_models, shared_cache, "smollm2", "gpt2", ["s003_gauge_free_at_deploy_rope"])
     (c,) = ledger["claims"]
-    assert c["verdict"] in ("unchecked", "error") and c["verdict"] != "supported"
-    for m in c["measurements"]:
+    bound = [m for m in c["measurements"] if m.get("model_run", {}).get("bound")]
+    assert bound
+    for m in bound:   # the claim's other evidence (arithmetic, unbound links) may still decide its verdict
         assert m["outcome"] == "not-run" and "not applicable" in m["reason"] and "no RoPE" in m["reason"], m
+    assert c["verdict"] != "supported"
