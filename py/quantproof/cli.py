@@ -240,6 +240,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_strength(args: argparse.Namespace) -> int:
+    from .evidence.strength.command import run
+
+    return run(_repo(args), out=args.out, check=args.check, strict=args.strict, full=args.full, jobs=args.jobs,
+               quiet=args.quiet, progress=_Bars(not args.quiet and sys.stderr.isatty() or args.progress))
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="quantproof", description=__doc__.split("\n")[0])
     ap.add_argument("--repo", default=".", help="repository root (default: .)")
@@ -279,13 +286,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("lean-lock", help="pin the statement text of every claim-linked Lean declaration")
     sub.add_parser("measurements", help="list registered measurements")
+
+    st = sub.add_parser("strength", help="mutation testing of the claim-tagged tests (writes ledger/strength.json)")
+    st.add_argument("--check", action="store_true",
+                    help="succeed at once when the committed report is current; else re-mutate what changed")
+    st.add_argument("--strict", action="store_true", help="with --check: exit 1 when the committed report was stale")
+    st.add_argument("--out", help="where to write the report (default: ledger/strength.json)")
+    st.add_argument("--full", action="store_true", help="ignore cached results: re-mutate everything")
+    st.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)))
+    st.add_argument("--quiet", action="store_true")
+    st.add_argument("--progress", action="store_true", help="progress bars even when stderr is not a terminal")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"check": cmd_check, "run": cmd_run, "gate": cmd_gate, "baseline": cmd_baseline,
-               "lean-lock": cmd_lean_lock, "measurements": cmd_list}[args.cmd]
+               "lean-lock": cmd_lean_lock, "measurements": cmd_list,
+               "strength": cmd_strength}[args.cmd]
     from .evidence.measurement import MeasurementRegistryError
 
     try:
