@@ -259,7 +259,7 @@ def test_not_reached_survivor_reason():
     cov = {"t": TestCoverage("t", "passed", 0.1, {"m.py": frozenset({2})}, frozenset({("m.py", "f")}))}
     reached = MutantRecord("m.py", "core/X#0", "core/X", 2, "f", (2,), "a → b", {"t": ("passed", None)})
     missed = MutantRecord("m.py", "core/X#1", "core/X", 3, "f", (3,), "c → d")
-    e = claim_strength([("t", "asserts")], cov, {("m.py", "f"): [reached, missed]}, {}, [])
+    e = claim_strength("c", [("t", "asserts")], cov, {("m.py", "f"): [reached, missed]}, {}, [])
     assert [s["reason"] for s in e["survivors"]] == [REACHED_NOT_CHECKED, NOT_REACHED]
     assert e["kill_rate"] == 0.0
 

@@ -51,7 +51,7 @@ def _kill_kind(outcomes: list[str]) -> str | None:
     return None
 
 
-def claim_strength(tagged: list[tuple[str, str]], coverage: dict[str, TestCoverage],
+def claim_strength(claim: str, tagged: list[tuple[str, str]], coverage: dict[str, TestCoverage],
                    mutants_by_function: dict[tuple[str, str], list[MutantRecord]],
                    module_problems: dict[str, str], equivalents: list[Equivalent]) -> dict:
     """The claim's entry of the report (without its file hashes). ``tagged``: (test id, role) of its tests."""
@@ -99,7 +99,7 @@ def claim_strength(tagged: list[tuple[str, str]], coverage: dict[str, TestCovera
                 killed_by[kind] += 1
                 continue
             eq = next((e for e in equivalents
-                       if e.matches(m.file, m.function, m.line, m.change or "", m.operator)), None)
+                       if e.matches(m.file, m.function, m.line, m.change or "", m.operator, claim)), None)
             if eq is not None:
                 equivalent += 1
                 reason = eq.reason
@@ -136,14 +136,16 @@ def claim_strength(tagged: list[tuple[str, str]], coverage: dict[str, TestCovera
 
 
 def unused_equivalents(equivalents: list[Equivalent], records: list[MutantRecord],
-                       killed_somewhere: set[tuple[str, str]]) -> list[str]:
-    """Entries that match no mutant, or match one some claim's tests kill: the code moved on, or the entry is wrong."""
+                       killed_by_claim: dict[tuple[str, str], set[str]]) -> list[str]:
+    """Entries that match no mutant, or match one that the tests of a claim they cover kill: the code moved on, or
+    the entry is wrong. ``killed_by_claim``: (file, mutant id) -> the claims whose tests kill it."""
     out = []
     for e in equivalents:
         hits = [m for m in records if e.matches(m.file, m.function, m.line, m.change or "", m.operator)]
         if not hits:
             out.append(f"tests/strength_equivalents.yaml:{e.where}: matches no mutant of {e.file}")
-        elif any((m.file, m.mutant_id) in killed_somewhere for m in hits):
+        elif any(c for m in hits for c in killed_by_claim.get((m.file, m.mutant_id), ())
+                 if e.claims is None or c in e.claims):
             out.append(f"tests/strength_equivalents.yaml:{e.where}: matches a mutant that a test kills, so it is "
                        f"not equivalent")
     return out

@@ -337,10 +337,10 @@ def _report(repo: Path, scope: Scope, idx: TestIndex, claim_ids: list[str], test
                                         for t, (o, m) in sorted(rec.results.items()) if t in pos}}
     eq_sha = sha256_file(repo / scope.equivalents) or "missing"
     claims_out: dict[str, dict] = {}
-    killed_somewhere: set[tuple[str, str]] = set()
+    killed_by_claim: dict[tuple[str, str], set[str]] = defaultdict(set)
     for cid in claim_ids:
         tagged = sorted((t.test_id, t.role) for t in idx.by_claim[cid])
-        entry = claim_strength(tagged, coverage, by_function, module_problems, equivalents)
+        entry = claim_strength(cid, tagged, coverage, by_function, module_problems, equivalents)
         files: dict[str, str] = {}
         for f in {fn.split("::", 1)[0] for fn in entry["functions"]}:
             files[f] = module_entries[f]["sha256"] or "missing"
@@ -351,16 +351,20 @@ def _report(repo: Path, scope: Scope, idx: TestIndex, claim_ids: list[str], test
         entry["code_hash"] = code_hash(entry["files"], engine["hash"], [t for t, _ in tagged])
         entry["meets_threshold"] = entry["kill_rate"] is not None and entry["kill_rate"] >= THRESHOLD
         claims_out[cid] = entry
-    live = [t for t in tests if coverage.get(t) and coverage[t].baseline == "passed"]
-    for rec in records:
-        if any(rec.results.get(t, ("",))[0] in KILLING for t in live):
-            killed_somewhere.add((rec.file, rec.mutant_id))
+    live = {t for t in tests if coverage.get(t) and coverage[t].baseline == "passed"}
+    for cid in claim_ids:
+        for t in idx.by_claim[cid]:
+            if t.test_id not in live:
+                continue
+            for rec in records:
+                if rec.results.get(t.test_id, ("",))[0] in KILLING:
+                    killed_by_claim[(rec.file, rec.mutant_id)].add(cid)
     modules_out = module_entries
     tests_out = {}
     for t in tests:
         c = coverage.get(t)
         tests_out[t] = {"files": cur_files[t], "baseline": c.baseline if c else "not-run"}
-    problems = unused_equivalents(equivalents, records, killed_somewhere)
+    problems = unused_equivalents(equivalents, records, killed_by_claim)
     if raw.get("collect_errors"):
         problems += [f"collecting {n or 'the tests'}: {m}" for n, m in raw["collect_errors"]]
     in_scope_unexercised = sorted(

@@ -7,11 +7,13 @@ equivalents:
     line: 127                                # optional: its line (drifts with edits; prefer `change`)
     change: "axis=-1) → mu2"                 # optional: a substring of the report's change text ("old → new")
     operator: core/NumberReplacer            # optional
+    claims: [cos_eq_one_iff_sign_lattice]    # optional: equivalent only as seen through these claims' tests
     reason: why the program behaves the same under this mutant   # required, a sentence
 ```
 
 Policy: an entry needs ``file``, ``reason`` and at least one of ``line``/``change`` (a reason for a whole file would
-hide real gaps). A mutant that matches an entry is a survivor with that reason and leaves the kill rate's
+hide real gaps). ``claims`` restricts it to claims whose tests can only observe the mutant through callers that
+cannot tell it apart (e.g. a helper's zero-row branch seen only through a function that returns nan there anyway). A mutant that matches an entry is a survivor with that reason and leaves the kill rate's
 denominator; an entry that matches a *killed* mutant, or none at all, is reported as a problem (the code moved on).
 The file is read with PyYAML's safe loader; every bad field is an error ``file:line: field: message``.
 """
@@ -26,7 +28,7 @@ import yaml
 from ...claims.loader import SchemaError
 
 EQUIVALENTS_PATH = "tests/strength_equivalents.yaml"
-_FIELDS = {"file", "function", "line", "change", "operator", "reason"}
+_FIELDS = {"file", "function", "line", "change", "operator", "reason", "claims"}
 
 
 class EquivalentsFileError(Exception):
@@ -44,9 +46,12 @@ class Equivalent:
     line: int | None = None
     change: str | None = None
     operator: str | None = None
+    claims: tuple[str, ...] | None = None
 
-    def matches(self, file: str, function: str, line: int, change: str, operator: str) -> bool:
+    def matches(self, file: str, function: str, line: int, change: str, operator: str,
+                claim: str | None = None) -> bool:
         return (file == self.file
+                and (self.claims is None or claim is None or claim in self.claims)
                 and (self.function is None or function == self.function)
                 and (self.line is None or line == self.line)
                 and (self.change is None or self.change in change)
@@ -92,8 +97,16 @@ def load_equivalents(path: Path, display: str = EQUIVALENTS_PATH) -> list[Equiva
             errors.append(SchemaError(display, line, ctx, "must be a mapping"))
             continue
         fields: dict[str, tuple[str, int]] = {}
+        claims: tuple[str, ...] | None = None
         for k, v in item.value:
-            if k.value not in _FIELDS:
+            if k.value == "claims":
+                if (not isinstance(v, yaml.SequenceNode) or not v.value
+                        or not all(isinstance(c, yaml.ScalarNode) and c.value.strip() for c in v.value)):
+                    errors.append(SchemaError(display, v.start_mark.line + 1, f"{ctx}.claims",
+                                              "must be a non-empty list of claim ids"))
+                else:
+                    claims = tuple(c.value for c in v.value)
+            elif k.value not in _FIELDS:
                 errors.append(SchemaError(display, k.start_mark.line + 1, f"{ctx}.{k.value}",
                                           f"unknown field (allowed: {', '.join(sorted(_FIELDS))})"))
             elif not isinstance(v, yaml.ScalarNode) or not str(v.value).strip():
@@ -119,7 +132,7 @@ def load_equivalents(path: Path, display: str = EQUIVALENTS_PATH) -> list[Equiva
         if "file" in fields and "reason" in fields:
             out.append(Equivalent(fields["file"][0], fields["reason"][0], line,
                                   fields.get("function", (None,))[0], ln, fields.get("change", (None,))[0],
-                                  fields.get("operator", (None,))[0]))
+                                  fields.get("operator", (None,))[0], claims))
     if errors:
         raise EquivalentsFileError(errors)
     return out
