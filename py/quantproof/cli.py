@@ -243,8 +243,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_strength(args: argparse.Namespace) -> int:
     from .evidence.strength.command import run
 
-    return run(_repo(args), out=args.out, check=args.check, strict=args.strict, full=args.full, jobs=args.jobs,
-               quiet=args.quiet, progress=_Bars(not args.quiet and sys.stderr.isatty() or args.progress))
+    bars = _Bars(not args.quiet and sys.stderr.isatty() or args.progress)
+    with _sigterm_interrupts():  # a cancelled job stops the worker and its forks, and writes nothing
+        rc = run(_repo(args), out=args.out, check=args.check, strict=args.strict, full=args.full, jobs=args.jobs,
+                 quiet=args.quiet, progress=bars)
+    bars.close()
+    return rc
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -153,6 +153,18 @@ def test_top_k_by_magnitude_is_the_best_k_sparse_approximation(args):
     tot = float(e @ e)
     if tot > 0:
         assert float(topk_energy_fraction(e, k)) == pytest.approx(1 - best / tot, abs=1e-12)
+    # rows are independent: a batch gives row by row what single rows give; a zero row keeps nothing and has no
+    # energy fraction; k must lie in 0..d
+    E2 = np.stack([e, e[::-1], np.zeros_like(e)])
+    S2 = topk_sparsify(E2, k)
+    np.testing.assert_array_equal(S2[0], s)
+    np.testing.assert_array_equal(S2[1], topk_sparsify(e[::-1], k))
+    assert not S2[2].any()
+    fr = topk_energy_fraction(E2, k)
+    assert math.isnan(fr[2]) and (math.isnan(fr[0]) if tot == 0 else fr[0] == pytest.approx(1 - best / tot, abs=1e-12))
+    for bad in (-1, len(e) + 1):
+        with pytest.raises(ValueError):
+            topk_sparsify(e, bad)
 
 
 @given(matrices(1, 30, 1, 9), st.integers(0, 9), st.lists(st.integers(1, 7), min_size=1, max_size=10))

@@ -141,8 +141,8 @@ class _Server:
             raise StrengthError(reply.get("error", "the strength worker failed"))
         return reply
 
-    def close(self) -> None:
-        if self.proc.poll() is None:
+    def close(self, polite: bool = True) -> None:
+        if polite and self.proc.poll() is None:
             try:
                 self.send({"op": "exit"})
                 self.proc.wait(timeout=10)
@@ -157,8 +157,8 @@ class _Server:
     def __enter__(self) -> "_Server":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(polite=exc_type is None)  # interrupted or failed: stop it and its forks at once
 
 
 def _per_test_coverage(raw: dict, repo: Path, scope: Scope,
