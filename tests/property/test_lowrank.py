@@ -78,6 +78,9 @@ def test_beta_eff_algebra():
         for gv in np.linspace(0, 1, 11):
             v = beta_eff(bv, gv)
             assert max(bv, gv) - 1e-15 <= v <= 1 + 1e-15
+    # numbers in, a number out; arrays in, the formula element by element
+    assert type(beta_eff(0.5, 0.25)) is float and beta_eff(0.5, 0.25) == 0.625
+    np.testing.assert_allclose(beta_eff(np.array([0.5, 1.0, 0.0]), np.array([0.25, 0.0, 0.0])), [0.625, 1.0, 0.0])
 
 
 @given(keys_and_rank(), st.floats(0.2, 0.9))
@@ -117,6 +120,15 @@ def test_top_singular_subspace_maximises_gamma_r(E, r, seed):
         for scale in (1e-3, 1e-1):
             W, _ = np.linalg.qr(V + scale * rng.standard_normal(V.shape))
             assert gamma_r_of_basis(E, W) <= best + 1e-10
+    # γ_r is a property of the subspace and of E's direction: the same where ‖E‖² underflows or overflows; a zero E
+    # has none; a negative rank is refused
+    for f in (2.0**-600, 2.0**600):
+        assert gamma_r(E * f, r) == pytest.approx(best, abs=1e-10)
+        assert gamma_r_of_basis(E * f, V) == pytest.approx(best, abs=1e-10)
+    assert math.isnan(gamma_r(np.zeros_like(E), r)) and math.isnan(gamma_r_of_basis(np.zeros_like(E), V))
+    assert math.isnan(gamma_r(E[:0], r))  # no rows: no energy
+    with pytest.raises(ValueError):
+        gamma_r(E, -1)
 
 
 @pytest.mark.claim("residual_topk_eckart_young")
