@@ -241,8 +241,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_strength(args: argparse.Namespace) -> int:
-    from .evidence.strength.command import run
+    from .evidence.strength.command import run, show
 
+    if args.show is not None:
+        return show(_repo(args), args.show)
     bars = _Bars(not args.quiet and sys.stderr.isatty() or args.progress)
     with _sigterm_interrupts():  # a cancelled job stops the worker and its forks, and writes nothing
         rc = run(_repo(args), out=args.out, check=args.check, strict=args.strict, full=args.full, jobs=args.jobs,
@@ -300,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)))
     st.add_argument("--quiet", action="store_true")
     st.add_argument("--progress", action="store_true", help="progress bars even when stderr is not a terminal")
+    st.add_argument("--show", nargs="*", metavar="CLAIM",
+                    help="print these claims (all if none) of the committed report, survivors included; run nothing")
     return ap
 
 

@@ -291,3 +291,14 @@ def test_the_committed_report_if_present_is_a_strength_report():
     for c in loaded.values():
         assert c.kill_rate is None or 0.0 <= c.kill_rate <= 1.0
         assert c.killed <= c.mutants and len(c.survivors) == c.mutants - c.killed
+
+
+def test_show_prints_a_claims_survivors_with_reasons(tiny, capsys):
+    from quantproof.evidence.strength.command import show
+
+    repo, _ = tiny
+    assert show(repo, ["clamping"]) == 0
+    out = capsys.readouterr().out
+    assert "clamping: kill rate 1.00" in out and "src/tinypkg/calc.py:6 if x < lo: → if x <= lo:" in out
+    assert "equivalent: at x == lo both branches return the same value, lo" in out
+    assert show(repo, ["no_such_claim"]) == 2

@@ -52,11 +52,50 @@ def format_table(report: dict) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
+def format_claim(cid: str, e: dict) -> str:
+    """One claim of the report in full: rate, functions, tests, survivors with their reasons, errors, problems."""
+    rate = "—" if e["kill_rate"] is None else f"{e['kill_rate']:.2f}"
+    out = [f"{cid}: kill rate {rate} ({e['killed']} of {e['mutants']} mutants killed, {e['equivalent']} equivalent; "
+           f"threshold {THRESHOLD})", "functions:"]
+    out += [f"  {f}" for f in e["functions"]] or ["  (none)"]
+    out.append("tests:")
+    for t in e["tests"]:
+        code = "" if t["exercises_project_code"] else ", runs no project code"
+        out.append(f"  {t['id']} [{t['role']}] {t['baseline']} unmutated, kills {t['kills']}{code}")
+    out.append(f"survivors ({len(e['survivors'])}):")
+    for sv in e["survivors"]:
+        out.append(f"  {sv['file']}:{sv['line']} {sv['change']}\n      {'equivalent: ' if sv['equivalent'] else ''}"
+                   f"{sv['reason']}")
+    for label in ("errors", "problems"):
+        if e.get(label):
+            out.append(f"{label}:")
+            out += [f"  {x}" for x in e[label]]
+    return "\n".join(out)
+
+
 def _write(report: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def show(repo: Path, claims: list[str], scope: Scope = Scope()) -> int:
+    """Print claims of the committed report (all when ``claims`` is empty); runs nothing."""
+    try:
+        report = read_report(repo / scope.report)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if report is None:
+        print(f"error: {scope.report} does not exist (run quantproof strength)", file=sys.stderr)
+        return 2
+    unknown = [c for c in claims if c not in report["claims"]]
+    if unknown:
+        print(f"error: not in {scope.report}: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    print("\n\n".join(format_claim(c, report["claims"][c]) for c in (claims or list(report["claims"]))))
+    return 0
 
 
 def run(repo: Path, *, out: str | None, check: bool, strict: bool, full: bool, jobs: int, quiet: bool,
