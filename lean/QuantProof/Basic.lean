@@ -66,10 +66,8 @@ def momentRatio (m1 m2 : ℝ) : ℝ := m1 ^ 2 / m2
 /-- A matrix acting on a vector, `(R v)ᵢ = ∑ⱼ Rᵢⱼ vⱼ` (definitionally `Matrix.mulVec R v`). -/
 def rotate (R : Matrix ι ι ℝ) (v : ι → ℝ) : ι → ℝ := fun i => ∑ j, R i j * v j
 
-theorem rotate_eq_mulVec (R : Matrix ι ι ℝ) (v : ι → ℝ) : rotate R v = Matrix.mulVec R v := by
-  first
-    | rfl
-    | (funext i; simp [rotate, Matrix.mulVec, dotProduct])
-    | (funext i; simp [rotate, Matrix.mulVec, Matrix.dotProduct])
+/-- `rotate` is `Matrix.mulVec` by definition (`(M *ᵥ v) i = (fun j => M i j) ⬝ᵥ v = ∑ j, M i j * v j`). -/
+theorem rotate_eq_mulVec (R : Matrix ι ι ℝ) (v : ι → ℝ) : rotate R v = Matrix.mulVec R v :=
+  rfl
 
 end QuantProof

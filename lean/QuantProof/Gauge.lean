@@ -73,7 +73,10 @@ theorem reflect2_orthogonal : reflect2ᵀ * reflect2 = 1 := by
   rw [reflect2, Matrix.diagonal_transpose, Matrix.diagonal_mul_diagonal, ← Matrix.diagonal_one]
   congr 1
   funext i
-  fin_cases i <;> simp
+  revert i
+  -- the two diagonal entries, `1 · 1` and `(−1) · (−1)`
+  simp only [Fin.forall_fin_two, Matrix.cons_val_zero, Matrix.cons_val_one, Matrix.head_cons]
+  norm_num
 
 theorem rotate_diagonal (w v : ι → ℝ) : rotate (Matrix.diagonal w) v = fun i => w i * v i := by
   funext i
@@ -85,7 +88,11 @@ theorem gauge_scores_2d (θ : ℝ) :
     dot (rotate reflect2 vecE0) (rotate (ropePlane θ) (rotate reflect2 vecE1)) = Real.sin θ ∧
       dot vecE0 (rotate (ropePlane θ) vecE1) = -Real.sin θ := by
   rw [reflect2, rotate_diagonal, rotate_diagonal]
-  constructor <;> simp [dot, rotate, Fin.sum_univ_two, ropePlane, vecE0, vecE1]
+  -- every index is `0` or `1`: read the entries off the literals, then `ring`
+  constructor <;>
+  · simp only [dot, rotate, Fin.sum_univ_two, ropePlane, vecE0, vecE1, Matrix.of_apply,
+      Matrix.cons_val_zero, Matrix.cons_val_one, Matrix.head_cons]
+    ring
 
 /-- Claim `gauge_invariance_free_at_deploy` (seed 003 §7), refutation: `R = diag(1, −1)` is
 orthogonal, yet folding it into `W_q`, `W_k` of a RoPE model changes the score

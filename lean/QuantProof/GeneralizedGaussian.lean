@@ -72,9 +72,9 @@ theorem ggBeta_le_three_quarters {p : ℝ} (hp : 0 < p) : ggBeta p ≤ 3 / 4 := 
     have h' : t ^ 2 * (Real.Gamma (2 * t) ^ 2 * 4) ≤ t ^ 2 * (3 * (Real.Gamma t * Real.Gamma (3 * t))) := by
       nlinarith [hsq]
     exact le_of_mul_le_mul_left h' ht2
-  first
-    | (rw [div_le_iff₀ hden]; linarith)
-    | (rw [div_le_iff hden]; linarith)
+  -- `div_le_iff₀ (hc : 0 < c) : a / c ≤ b ↔ a ≤ b * c`
+  rw [div_le_iff₀ hden]
+  linarith
 
 theorem ggBeta_pos {p : ℝ} (hp : 0 < p) : 0 < ggBeta p := by
   unfold ggBeta

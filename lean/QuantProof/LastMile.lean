@@ -29,7 +29,7 @@ variable {d : ℕ}
 def IsSignVec (s : Fin d → ℝ) : Prop := ∀ i, s i = 1 ∨ s i = -1
 
 theorem IsSignVec.sq_eq_one {s : Fin d → ℝ} (hs : IsSignVec s) (i : Fin d) : s i ^ 2 = 1 := by
-  rcases hs i with h | h <;> first | simp [h] | (rw [h]; norm_num)
+  rcases hs i with h | h <;> rw [h] <;> norm_num
 
 /-- A perturbation `ε` keeps the signs of `s` ("no sign flips"): `sᵢ (sᵢ + εᵢ) ≥ 0`. -/
 def NoFlip (s ε : Fin d → ℝ) : Prop := ∀ i, 0 ≤ s i * (s i + ε i)
@@ -86,21 +86,13 @@ theorem beta_last_mile_quadratic_hardness (hd : 0 < d) {s ε : Fin d → ℝ} (h
 semidefinite, `(s·ε)² ≤ d ‖ε‖²` for every sign vector `s` (Cauchy–Schwarz with `‖s‖² = d`). -/
 theorem beta_hessian_nonneg (hd : 0 < d) {s : Fin d → ℝ} (hs : IsSignVec s) (ε : Fin d → ℝ) :
     0 ≤ (d : ℝ) * sqNorm ε - dot s ε ^ 2 := by
-  have h : ∀ i, ((d : ℝ) * ε i - dot s ε * s i) ^ 2
-      = (d : ℝ) ^ 2 * ε i ^ 2 - 2 * (d : ℝ) * dot s ε * (s i * ε i) + dot s ε ^ 2 := by
-    intro i
-    have h1 := hs.sq_eq_one i
-    linear_combination (dot s ε ^ 2) * h1
-  have hsum : ∑ i, ((d : ℝ) * ε i - dot s ε * s i) ^ 2
-      = (d : ℝ) ^ 2 * sqNorm ε - 2 * (d : ℝ) * dot s ε * dot s ε + (d : ℝ) * dot s ε ^ 2 := by
-    rw [Finset.sum_congr rfl fun i _ => h i, Finset.sum_add_distrib, Finset.sum_sub_distrib,
-      ← Finset.mul_sum, ← Finset.mul_sum, sum_const_fin]
-    all_goals first | rfl | simp only [sqNorm, dot]
-  have hnn : 0 ≤ ∑ i, ((d : ℝ) * ε i - dot s ε * s i) ^ 2 :=
-    Finset.sum_nonneg fun i _ => sq_nonneg _
-  rw [hsum] at hnn
-  have hd' : (0 : ℝ) < d := Nat.cast_pos.mpr hd
-  nlinarith
+  -- `Finset.sum_mul_sq_le_sq_mul_sq s f g : (∑ i ∈ s, f i * g i) ^ 2 ≤ (∑ i ∈ s, f i ^ 2) * ∑ i ∈ s, g i ^ 2`
+  have hcs := Finset.sum_mul_sq_le_sq_mul_sq Finset.univ s ε
+  have hs2 : ∑ i, s i ^ 2 = (d : ℝ) := by
+    rw [Finset.sum_congr rfl fun i _ => hs.sq_eq_one i, sum_const_fin, mul_one]
+  rw [hs2] at hcs
+  show 0 ≤ (d : ℝ) * ∑ i, ε i ^ 2 - (∑ i, s i * ε i) ^ 2
+  linarith
 
 /-- Consequence: near the lattice the deficit is at most `‖ε‖² / ‖s + ε‖²`. -/
 theorem one_sub_beta_le (hd : 0 < d) {s ε : Fin d → ℝ} (hs : IsSignVec s)

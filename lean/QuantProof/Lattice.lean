@@ -1,7 +1,7 @@
 /-
 Copyright (c) QuantProof contributors.
 -/
-import Mathlib
+import QuantProof.Det
 
 /-!
 # The E8 lattice: Gram matrix facts (seeds 000, 001, 002; REFERENCES "Lattices")
@@ -14,9 +14,9 @@ prove, by kernel computation only (`decide +kernel`, no `native_decide`):
 * `e8Gram_symm`, `e8Gram_diag` — symmetric with diagonal `2`;
 * `e8Gram_even` — `vᵀ G v` is even for every integer `v` (E8 is an even lattice).
 
-The determinant goes through `detLaplace`, a structurally recursive Laplace expansion along the
-first row that skips zero entries (152 recursive calls for this matrix), proved equal to
-`Matrix.det` from Mathlib's `Matrix.det_succ_row_zero`. The count of 240 minimal vectors is left
+The determinant goes through `detLaplace` (`QuantProof.Det`), a structurally recursive Laplace
+expansion along the first row that skips zero entries (152 recursive calls for this matrix), proved
+equal to `Matrix.det` from Mathlib's `Matrix.det_succ_row_zero`. The count of 240 minimal vectors is left
 open (`QuantProofOpen/E8Roots.lean`).
 -/
 
@@ -25,36 +25,6 @@ noncomputable section
 namespace QuantProof
 
 open Finset
-
-/-- Structurally recursive sum over `Fin n` (reduces in the kernel). -/
-def finSum : (n : ℕ) → (Fin n → ℤ) → ℤ
-  | 0, _ => 0
-  | n + 1, f => f 0 + finSum n (fun i => f i.succ)
-
-theorem finSum_eq : ∀ (n : ℕ) (f : Fin n → ℤ), finSum n f = ∑ i, f i
-  | 0, f => by simp [finSum]
-  | n + 1, f => by rw [finSum, finSum_eq n, Fin.sum_univ_succ]
-
-/-- Laplace expansion of the determinant along row `0`, skipping zero entries. -/
-def detLaplace : (n : ℕ) → Matrix (Fin n) (Fin n) ℤ → ℤ
-  | 0, _ => 1
-  | n + 1, A => finSum (n + 1) fun j =>
-      if A 0 j = 0 then 0 else (-1) ^ (j : ℕ) * A 0 j * detLaplace n (A.submatrix Fin.succ j.succAbove)
-
-/-- `detLaplace` computes `Matrix.det` (`Matrix.det_succ_row_zero`:
-`det A = ∑ j, (-1) ^ (j : ℕ) * A 0 j * det (A.submatrix Fin.succ j.succAbove)`). -/
-theorem detLaplace_eq : ∀ (n : ℕ) (A : Matrix (Fin n) (Fin n) ℤ), detLaplace n A = A.det
-  | 0, A => by
-    first
-      | simp [detLaplace]
-      | (rw [detLaplace, Matrix.det_fin_zero])
-      | (rw [detLaplace, Matrix.det_isEmpty])
-  | n + 1, A => by
-    rw [detLaplace, finSum_eq, Matrix.det_succ_row_zero]
-    refine Finset.sum_congr rfl fun j _ => ?_
-    split_ifs with h
-    · rw [h]; ring
-    · rw [detLaplace_eq n]
 
 /-- Gram matrix of the E8 simple roots (the E8 Cartan matrix), Bourbaki numbering
 (0-indexed: edges 0–2, 1–3, 2–3, 3–4, 4–5, 5–6, 6–7). -/
@@ -84,14 +54,27 @@ theorem e8Gram_symm : ∀ i j, e8Gram j i = e8Gram i j := by
 theorem e8Gram_diag : ∀ i, e8Gram i i = 2 := by
   decide +kernel
 
+/-- The E8 quadratic form as a polynomial in the eight coordinates: with the coordinates written as
+a literal vector `![a, …, h]`, every index is a chain of `Fin.succ` (`Fin.sum_univ_succ`), so the
+entries reduce by `Matrix.cons_val_succ` / `Matrix.cons_val_zero` alone and the coordinates stay
+the plain variables `a, …, h` for `ring`. -/
+theorem e8Form_poly (a b c d e f g h : ℤ) :
+    ∑ i, ∑ j, ![a, b, c, d, e, f, g, h] i * e8Gram i j * ![a, b, c, d, e, f, g, h] j =
+      2 * (a ^ 2 + b ^ 2 + c ^ 2 + d ^ 2 + e ^ 2 + f ^ 2 + g ^ 2 + h ^ 2) -
+        2 * (a * c + b * d + c * d + d * e + e * f + f * g + g * h) := by
+  simp only [Fin.sum_univ_succ, Fin.sum_univ_zero, e8Gram, Matrix.of_apply, Matrix.cons_val_zero,
+    Matrix.cons_val_succ]
+  ring
+
+/-- Every `v : Fin 8 → α` is the literal vector of its coordinates. -/
+theorem vec8_eta {α : Type*} (v : Fin 8 → α) : v = ![v 0, v 1, v 2, v 3, v 4, v 5, v 6, v 7] := by
+  funext i
+  fin_cases i <;> rfl
+
 /-- E8 is even: `vᵀ G v = 2 (∑ vᵢ² − ∑_{edges} v_a v_b)` for every integer coefficient vector. -/
 theorem e8Gram_even (v : Fin 8 → ℤ) : Even (∑ i, ∑ j, v i * e8Gram i j * v j) := by
-  refine ⟨∑ i, v i ^ 2 - (v 0 * v 2 + v 1 * v 3 + v 2 * v 3 + v 3 * v 4 + v 4 * v 5 + v 5 * v 6
-    + v 6 * v 7), ?_⟩
-  first
-    | (simp [Fin.sum_univ_eight, e8Gram]; ring)
-    | (simp [Fin.sum_univ_succ, e8Gram]; ring)
-    | (simp only [Fin.sum_univ_eight, e8Gram, Matrix.of_apply, Matrix.cons_val', Matrix.cons_val_zero,
-        Matrix.cons_val_one, Matrix.head_cons, Matrix.empty_val', Matrix.cons_val_fin_one]; ring)
+  rw [vec8_eta v, e8Form_poly]
+  exact ⟨v 0 ^ 2 + v 1 ^ 2 + v 2 ^ 2 + v 3 ^ 2 + v 4 ^ 2 + v 5 ^ 2 + v 6 ^ 2 + v 7 ^ 2 -
+    (v 0 * v 2 + v 1 * v 3 + v 2 * v 3 + v 3 * v 4 + v 4 * v 5 + v 5 * v 6 + v 6 * v 7), by ring⟩
 
 end QuantProof

@@ -76,13 +76,10 @@ theorem rotate_ne_zero_of_orthogonal (R : Matrix ι ι ℝ) (hR : Rᵀ * R = 1) 
 theorem blockDiagonal_orthogonal {m o : Type*} [Fintype m] [Fintype o] [DecidableEq m]
     [DecidableEq o] (B : o → Matrix m m ℝ) (hB : ∀ b, (B b)ᵀ * B b = 1) :
     (Matrix.blockDiagonal B)ᵀ * Matrix.blockDiagonal B = 1 := by
-  -- `Matrix.blockDiagonal_transpose`, `Matrix.blockDiagonal_mul`, `Matrix.blockDiagonal_one`
-  -- (`Matrix.blockDiagonal_mul` reads `blockDiagonal (fun k => M k * N k) = blockDiagonal M * …`)
-  first
-    | (rw [Matrix.blockDiagonal_transpose, ← Matrix.blockDiagonal_mul]; simp only [hB];
-       exact Matrix.blockDiagonal_one)
-    | (rw [Matrix.blockDiagonal_transpose, Matrix.blockDiagonal_mul]; simp only [hB];
-       exact Matrix.blockDiagonal_one)
+  -- `Matrix.blockDiagonal_mul` reads `blockDiagonal (fun k => M k * N k) = blockDiagonal M * blockDiagonal N`
+  rw [Matrix.blockDiagonal_transpose, ← Matrix.blockDiagonal_mul]
+  simp only [hB]
+  exact Matrix.blockDiagonal_one
 
 /-- Seed 001 ("`LeechAttention` — Q and K are transformed by the frozen block-diagonal Leech
 matrix"; `generate_leech_kernel()` returns a `24 × 24` orthogonal matrix): whatever orthogonal
@@ -144,7 +141,7 @@ reflection, or the identity). -/
 theorem exists_orthogonal_map_of_sqNorm_eq (x y : ι → ℝ) (h : sqNorm x = sqNorm y) :
     ∃ R : Matrix ι ι ℝ, Rᵀ * R = 1 ∧ rotate R x = y := by
   by_cases hxy : x = y
-  · exact ⟨1, by simp, by rw [rotate_one, hxy]⟩
+  · exact ⟨1, by rw [Matrix.transpose_one, one_mul], by rw [rotate_one, hxy]⟩
   · have hw : x - y ≠ 0 := sub_ne_zero.mpr hxy
     refine ⟨householder (x - y), householder_orthogonal _ hw, ?_⟩
     have hS : sqNorm (x - y) ≠ 0 := (sqNorm_pos hw).ne'
@@ -230,30 +227,24 @@ theorem isotropic_floor_pos : 0 < Real.sqrt (2 / Real.pi) :=
 theorem isotropic_floor_bounds :
     0 < Real.sqrt (2 / Real.pi) ∧ Real.sqrt (2 / Real.pi) < 1 ∧
       79785 / 100000 < Real.sqrt (2 / Real.pi) ∧ Real.sqrt (2 / Real.pi) < 79795 / 100000 := by
-  -- `Real.pi_gt_d4 : 3.1415 < π`, `Real.pi_lt_d4 : π < 3.1416` (older names `pi_gt_31415`,
-  -- `pi_lt_31416`)
-  have hlo : (31415 / 10000 : ℝ) < Real.pi := by
-    first
-      | exact lt_of_eq_of_lt (by norm_num) Real.pi_gt_d4
-      | exact lt_of_eq_of_lt (by norm_num) Real.pi_gt_31415
-  have hhi : Real.pi < 31416 / 10000 := by
-    first
-      | exact lt_of_lt_of_eq Real.pi_lt_d4 (by norm_num)
-      | exact lt_of_lt_of_eq Real.pi_lt_31416 (by norm_num)
+  -- `Real.pi_gt_d4 : 3.1415 < π`, `Real.pi_lt_d4 : π < 3.1416` (Mathlib's `Real` π bounds)
+  have hlo : (31415 / 10000 : ℝ) < Real.pi := lt_of_eq_of_lt (by norm_num) Real.pi_gt_d4
+  have hhi : Real.pi < 31416 / 10000 := lt_of_lt_of_eq Real.pi_lt_d4 (by norm_num)
   have hpi := Real.pi_pos
   have h2pi : 0 < 2 / Real.pi := div_pos two_pos hpi
+  -- the squares of the two four-decimal bounds, as plain fractions
+  have hsq1 : (79785 / 100000 : ℝ) ^ 2 = 6365646225 / 10000000000 := by norm_num
+  have hsq2 : (79795 / 100000 : ℝ) ^ 2 = 6367242025 / 10000000000 := by norm_num
   -- `Real.lt_sqrt (hx : 0 ≤ x) : x < √y ↔ x ^ 2 < y`, `Real.sqrt_lt' (hy : 0 < y) : √x < y ↔ x < y ^ 2`
   refine ⟨Real.sqrt_pos.mpr h2pi, ?_, ?_, ?_⟩
   · rw [Real.sqrt_lt' one_pos, one_pow, div_lt_one hpi]
     linarith [Real.pi_gt_three]
-  · rw [Real.lt_sqrt (by norm_num : (0 : ℝ) ≤ 79785 / 100000)]
-    first
-      | (rw [lt_div_iff₀ hpi]; nlinarith)
-      | (rw [lt_div_iff hpi]; nlinarith)
-  · rw [Real.sqrt_lt' (by norm_num : (0 : ℝ) < 79795 / 100000)]
-    first
-      | (rw [div_lt_iff₀ hpi]; nlinarith)
-      | (rw [div_lt_iff hpi]; nlinarith)
+  · -- `0.79785² · π < 0.79785² · 3.1416 < 2`
+    rw [Real.lt_sqrt (by norm_num : (0 : ℝ) ≤ 79785 / 100000), hsq1, lt_div_iff₀ hpi]
+    linarith
+  · -- `2 < 0.79795² · 3.1415 < 0.79795² · π`
+    rw [Real.sqrt_lt' (by norm_num : (0 : ℝ) < 79795 / 100000), hsq2, div_lt_iff₀ hpi]
+    linarith
 
 /-- `1/√d < √(2/π)` for `d ≥ 2` (since `π < 4`). -/
 theorem one_div_sqrt_lt_isotropic_floor (hd : 2 ≤ d) :
@@ -266,13 +257,7 @@ theorem one_div_sqrt_lt_isotropic_floor (hd : 2 ≤ d) :
   apply Real.sqrt_lt_sqrt (div_nonneg zero_le_one hd0.le)
   -- `1/d ≤ 1/2 < 1/(π/2) = 2/π`
   have h2 : 1 / (d : ℝ) ≤ 1 / 2 := one_div_le_one_div_of_le two_pos hd2
-  -- `Real.pi_lt_four` (older Mathlib: `Real.pi_lt_d2 : π < 3.15`, `Real.pi_lt_315`)
-  have hpi4 : Real.pi < 4 := by
-    first
-      | exact Real.pi_lt_four
-      | linarith [Real.pi_lt_d2]
-      | linarith [Real.pi_lt_315]
-      | (have h := Real.pi_lt_d2; norm_num at h; linarith)
+  have hpi4 : Real.pi < 4 := Real.pi_lt_four
   have hpi : Real.pi / 2 < 2 := by linarith
   have h3 : 1 / (2 : ℝ) < 1 / (Real.pi / 2) := one_div_lt_one_div_of_lt (by positivity) hpi
   rw [one_div_div] at h3
@@ -336,14 +321,23 @@ theorem srht_achieves_isotropic_floor_not_per_vector (hd : 2 ≤ d) :
 
 /-- The normalised `2 × 2` Hadamard matrix `(1/√2) [[1, 1], [1, -1]]`. -/
 def hadamard2 : Matrix (Fin 2) (Fin 2) ℝ :=
-  Matrix.of fun i j => if i = 1 ∧ j = 1 then -(Real.sqrt 2 / 2) else Real.sqrt 2 / 2
+  !![Real.sqrt 2 / 2, Real.sqrt 2 / 2; Real.sqrt 2 / 2, -(Real.sqrt 2 / 2)]
 
+/-- The four entries of `H₂ᵀ H₂`, each computed from the literal (`Matrix.one_fin_two` writes the
+identity as `!![1, 0; 0, 1]`). -/
 theorem hadamard2_orthogonal : hadamard2ᵀ * hadamard2 = 1 := by
   have h : Real.sqrt 2 * Real.sqrt 2 = 2 := Real.mul_self_sqrt (by norm_num)
+  rw [Matrix.one_fin_two]
   ext i j
   rw [Matrix.mul_apply, Fin.sum_univ_two]
-  fin_cases i <;> fin_cases j <;>
-    simp [hadamard2, Matrix.transpose_apply, Matrix.one_apply] <;> linarith
+  revert i j
+  simp only [Fin.forall_fin_two, Matrix.transpose_apply, hadamard2, Matrix.of_apply,
+    Matrix.cons_val_zero, Matrix.cons_val_one, Matrix.head_cons]
+  refine ⟨⟨?_, ?_⟩, ?_, ?_⟩
+  · linear_combination (1 / 2 : ℝ) * h
+  · ring
+  · ring
+  · linear_combination (1 / 2 : ℝ) * h
 
 /-- The `d = 2` instance of `srht_achieves_isotropic_floor_not_per_vector` with the Hadamard
 matrix itself: `H₂ (1, 1) = (√2, 0)` and `cos = 1/√2 ≈ 0.707 < √(2/π) ≈ 0.798`. -/
@@ -351,10 +345,19 @@ theorem hadamard2_sign_vector :
     rotate hadamard2 (onesVec 2) = sqrtDimE0 2 two_pos ∧
       cosSignQuant (rotate hadamard2 (onesVec 2)) < Real.sqrt (2 / Real.pi) := by
   have h : Real.sqrt 2 * Real.sqrt 2 = 2 := Real.mul_self_sqrt (by norm_num)
+  have e0 : sqrtDimE0 2 two_pos 0 = Real.sqrt 2 := by
+    show (if (0 : Fin 2) = ⟨0, two_pos⟩ then Real.sqrt ((2 : ℕ) : ℝ) else 0) = Real.sqrt 2
+    rw [if_pos rfl, Nat.cast_ofNat]
+  have e1 : sqrtDimE0 2 two_pos 1 = 0 := by
+    show (if (1 : Fin 2) = ⟨0, two_pos⟩ then Real.sqrt ((2 : ℕ) : ℝ) else 0) = 0
+    rw [if_neg (by decide)]
+  -- `√2/2 + √2/2 = √2` in coordinate `0`, `√2/2 − √2/2 = 0` in coordinate `1`
   have hrot : rotate hadamard2 (onesVec 2) = sqrtDimE0 2 two_pos := by
     funext i
-    simp only [rotate, Fin.sum_univ_two, onesVec, sqrtDimE0, hadamard2, Matrix.of_apply]
-    fin_cases i <;> simp <;> ring
+    revert i
+    simp only [Fin.forall_fin_two, e0, e1, rotate, Fin.sum_univ_two, onesVec, hadamard2,
+      Matrix.of_apply, Matrix.cons_val_zero, Matrix.cons_val_one, Matrix.head_cons, mul_one]
+    exact ⟨by ring, by ring⟩
   refine ⟨hrot, ?_⟩
   rw [hrot]
   have hsd : Real.sqrt ((2 : ℕ) : ℝ) ≠ 0 :=

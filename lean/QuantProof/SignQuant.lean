@@ -54,7 +54,7 @@ theorem sgn_zero : sgn 0 = 1 := by
 /-! ### Elementary sum identities -/
 
 theorem sum_const_fin (c : ℝ) : ∑ _i : Fin d, c = (d : ℝ) * c := by
-  simp [Finset.sum_const, nsmul_eq_mul]
+  rw [Finset.sum_const, Finset.card_univ, Fintype.card_fin, nsmul_eq_mul]
 
 theorem dot_comm (u v : ι → ℝ) : dot u v = dot v u := by
   unfold dot
@@ -176,6 +176,14 @@ theorem cosSignQuant_le_one (hd : 0 < d) {k : Fin d → ℝ} (hk : k ≠ 0) : co
     linarith
   nlinarith
 
+/-- `c² = 1` and `c > 0` give `c = 1` (`(c − 1)(c + 1) = 0`). -/
+theorem eq_one_of_sq_eq_one_of_pos {c : ℝ} (h : c ^ 2 = 1) (hc : 0 < c) : c = 1 := by
+  have h' : (c - 1) * (c + 1) = 0 := by linear_combination h
+  rcases mul_eq_zero.mp h' with h1 | h1
+  · exact sub_eq_zero.mp h1
+  · exfalso
+    linarith
+
 /-- Claim `cos_eq_one_iff_sign_lattice` (seed 003 §1): for `d ≥ 1` and `k ≠ 0`,
 `cos θ_k = 1` iff every coordinate has magnitude `α = ‖k‖₁ / d`, i.e. `k ∈ {±α}^d`. -/
 theorem cos_eq_one_iff_sign_lattice (hd : 0 < d) {k : Fin d → ℝ} (hk : k ≠ 0) :
@@ -214,7 +222,7 @@ theorem cos_eq_one_iff_sign_lattice (hd : 0 < d) {k : Fin d → ℝ} (hk : k ≠
       rcases mul_eq_zero.mp this with h' | h'
       · exact absurd h' hS.ne'
       · linarith
-    nlinarith
+    exact eq_one_of_sq_eq_one_of_pos hc2 hc
 
 /-! ### Moment ratio -/
 
@@ -237,16 +245,17 @@ theorem beta_le_one (hd : 0 < d) {k : Fin d → ℝ} (hk : k ≠ 0) : beta k ≤
   rw [beta_eq_cos_sq hd hk]
   have h1 := cosSignQuant_le_one hd hk
   have h0 := cosSignQuant_pos hd hk
+  -- `cos² = cos · cos ≤ cos · 1 ≤ 1`
+  have h2 : cosSignQuant k * cosSignQuant k ≤ cosSignQuant k * 1 := mul_le_mul_of_nonneg_left h1 h0.le
   nlinarith
 
 /-- `β(k) = 1` iff `k` lies on the sign lattice `{±α}^d`. -/
 theorem beta_eq_one_iff (hd : 0 < d) {k : Fin d → ℝ} (hk : k ≠ 0) :
     beta k = 1 ↔ ∀ i, |k i| = alpha k := by
   rw [← cos_eq_one_iff_sign_lattice hd hk, beta_eq_cos_sq hd hk]
-  have h0 := cosSignQuant_pos hd hk
   constructor
   · intro h
-    nlinarith
+    exact eq_one_of_sq_eq_one_of_pos h (cosSignQuant_pos hd hk)
   · intro h
     rw [h, one_pow]
 
@@ -273,11 +282,9 @@ theorem beta_const (hd : 0 < d) {c : ℝ} (hc : c ≠ 0) : beta (fun _ : Fin d =
 theorem uniform_moment_ratio :
     momentRatio (∫ x in (0 : ℝ)..1, x) (∫ x in (0 : ℝ)..1, x ^ 2) = 3 / 4 := by
   -- `integral_id : ∫ x in a..b, x = (b ^ 2 - a ^ 2) / 2`,
-  -- `integral_pow : ∫ x in a..b, x ^ n = (b ^ (n + 1) - a ^ (n + 1)) / (n + 1)`
-  first
-    | (rw [momentRatio, integral_id, integral_pow]; norm_num)
-    | (simp only [momentRatio, integral_id, integral_pow]; norm_num)
-    | norm_num [momentRatio, integral_id, integral_pow]
+  -- `integral_pow : ∫ x in a..b, x ^ n = (b ^ (n + 1) - a ^ (n + 1)) / (n + 1)` (root namespace)
+  rw [momentRatio, integral_id, integral_pow]
+  norm_num
 
 /-- Reference value "Laplace `β = 1/2`" from its moments `E|X| = b`, `E X² = 2b²` (`b > 0`). -/
 theorem laplace_moment_ratio {b : ℝ} (hb : 0 < b) : momentRatio b (2 * b ^ 2) = 1 / 2 := by

@@ -48,7 +48,7 @@ theorem sq_sum_le_card_ne_zero_mul {ι : Type*} [Fintype ι] (lam : ι → ℝ) 
   -- `Finset.sum_filter_of_ne : (∀ x ∈ s, f x ≠ 0 → p x) → ∑ x ∈ s with p x, f x = ∑ x ∈ s, f x`
   have h1 : ∑ i ∈ S, lam i = ∑ i, lam i := Finset.sum_filter_of_ne fun i _ h => h
   have h2 : ∑ i ∈ S, lam i ^ 2 = ∑ i, lam i ^ 2 :=
-    Finset.sum_filter_of_ne fun i _ h => fun h0 => h (by simp [h0])
+    Finset.sum_filter_of_ne fun i _ h h0 => h (by rw [h0, sq, mul_zero])
   -- `Finset.sum_mul_sq_le_sq_mul_sq s f g : (∑ i ∈ s, f i * g i) ^ 2 ≤ (∑ f i ^ 2) * ∑ g i ^ 2`
   have hcs := Finset.sum_mul_sq_le_sq_mul_sq S (fun _ => (1 : ℝ)) lam
   simp only [one_mul, one_pow, Finset.sum_const, nsmul_eq_mul, mul_one] at hcs
@@ -62,9 +62,9 @@ theorem participationRatio_le_card_ne_zero {ι : Type*} [Fintype ι] (lam : ι �
   rcases (Finset.sum_nonneg fun i (_ : i ∈ univ) => sq_nonneg (lam i)).eq_or_lt with h0 | hpos
   · rw [← h0, div_zero]
     exact Nat.cast_nonneg _
-  · first
-      | (rw [div_le_iff₀ hpos]; exact sq_sum_le_card_ne_zero_mul lam)
-      | (rw [div_le_iff hpos]; exact sq_sum_le_card_ne_zero_mul lam)
+  · -- `div_le_iff₀ (hc : 0 < c) : a / c ≤ b ↔ a ≤ b * c`
+    rw [div_le_iff₀ hpos]
+    exact sq_sum_le_card_ne_zero_mul lam
 
 /-- The participation ratio of the eigenvalues of a Gram matrix `Xᴴ X` (`X` has `N` rows: samples)
 is at most its rank, hence at most `N`. (Over `ℝ`, `Xᴴ = Xᵀ`.) -/
@@ -182,11 +182,10 @@ truncated (`k = d`, `C` with orthonormal columns) and at least one key, the seed
 theorem compressed_attention_full_rank {n d : ℕ} (hn : 0 < n) (C : Matrix (Fin d) (Fin d) ℝ)
     (hC : Cᵀ * C = 1) (μ q : Fin d → ℝ) (K V : Fin n → Fin d → ℝ) :
     compressedAttention C μ q K V = attend (fun j => dot (q - μ) (K j) / Real.sqrt d) V := by
-  -- `Matrix.mul_eq_one_comm : A * B = 1 ↔ B * A = 1` (square matrices)
-  have hC' : C * Cᵀ = 1 := by
-    first
-      | exact Matrix.mul_eq_one_comm.mp hC
-      | exact mul_eq_one_comm.mp hC
+  -- `Matrix.mul_eq_one_comm : M * N = 1 ↔ N * M = 1` (square matrices over a commutative ring).
+  -- Looked up: present at the pin; later Mathlib deprecates it in favour of the root
+  -- `mul_eq_one_comm` (`IsDedekindFiniteMonoid`), which is why the namespace is spelled out.
+  have hC' : C * Cᵀ = 1 := Matrix.mul_eq_one_comm.mp hC
   have hCt : (Cᵀ)ᵀ * Cᵀ = 1 := by rw [Matrix.transpose_transpose]; exact hC'
   -- scores: `compress q · compress kⱼ = (q − μ)·kⱼ − (q − μ)·μ`
   have hscores : ∀ j, dot (pcaCompress C μ q) (pcaCompress C μ (K j)) / Real.sqrt d
@@ -230,17 +229,30 @@ theorem compressed_attention_is_attention_false :
         headwiseAttention caQuery caKeys caValues 0 := by
   have hfull := compressed_attention_full_rank two_pos (1 : Matrix (Fin 2) (Fin 2) ℝ)
     (by rw [Matrix.transpose_one, one_mul]) 0 caQuery caKeys caValues
-  have hs : (fun j => dot (caQuery - 0) (caKeys j) / Real.sqrt ((2 : ℕ) : ℝ)) = fun _ => (0 : ℝ) := by
-    funext j
-    fin_cases j <;> norm_num [dot, Fin.sum_univ_two, caQuery, caKeys]
+  -- both keys score `0`: `(1, −1)·(1, 1) = 0` and `(1, −1)·(0, 0) = 0`
+  have hs0 : dot (caQuery - 0) (caKeys 0) = 0 := by
+    simp only [dot, Fin.sum_univ_two, sub_zero, caQuery, caKeys, Matrix.cons_val_zero,
+      Matrix.cons_val_one, Matrix.head_cons]
+    ring
+  have hs1 : dot (caQuery - 0) (caKeys 1) = 0 := by
+    simp only [dot, Fin.sum_univ_two, sub_zero, caQuery, caKeys, Matrix.cons_val_zero,
+      Matrix.cons_val_one, Matrix.head_cons]
+    ring
+  have hv0 : caValues 0 0 = 1 := rfl
+  have hv1 : caValues 1 0 = 0 := rfl
   have h1 : compressedAttention (1 : Matrix (Fin 2) (Fin 2) ℝ) 0 caQuery caKeys caValues 0
       = 1 / 2 := by
-    rw [hfull, hs]
-    norm_num [attend, softmaxWeights, Fin.sum_univ_two, caValues]
+    rw [hfull]
+    simp only [attend, softmaxWeights, Fin.sum_univ_two, hs0, hs1, hv0, hv1, zero_div,
+      Real.exp_zero, mul_one, mul_zero, add_zero]
+    norm_num
+  -- headwise: scores `q₀ k₀₀ = 1`, `q₀ k₁₀ = 0`, values `1, 0`: `e / (e + 1)`
+  have hq : caQuery 0 = 1 := rfl
+  have hk0 : caKeys 0 0 = 1 := rfl
+  have hk1 : caKeys 1 0 = 0 := rfl
   have h2 : headwiseAttention caQuery caKeys caValues 0 = Real.exp 1 / (Real.exp 1 + 1) := by
-    first
-      | (simp [headwiseAttention, softmaxWeights, Fin.sum_univ_two, caQuery, caKeys, caValues]; done)
-      | (norm_num [headwiseAttention, softmaxWeights, Fin.sum_univ_two, caQuery, caKeys, caValues]; done)
+    simp only [headwiseAttention, softmaxWeights, Fin.sum_univ_two, hq, hk0, hk1, hv0, hv1,
+      mul_one, mul_zero, add_zero, Real.exp_zero]
   refine ⟨h1, h2, ?_⟩
   rw [h1, h2]
   intro h

@@ -24,13 +24,17 @@ open Matrix
 /-- Claim `svd_topk_maximizes_gammaR` (seed 003 §6) (Ky Fan): for the residual matrix `E`
 (rows = residual vectors) and any orthogonal projection `P` of rank `r` (`Pᵀ = P`, `P² = P`,
 `tr P = r`), the captured energy `‖E P‖_F² = tr((E P)(E P)ᵀ)` is at most the sum of the top `r`
-eigenvalues of `Eᵀ E` (the squared top-`r` singular values), so the top-`r` right singular
-subspace maximises `γ_r`. OPEN. -/
+eigenvalues of `Eᵀ E` (the squared top-`r` singular values), and the projection onto the top-`r`
+right singular vectors, `U diag(1_{j<r}) Uᵀ`, attains it: the top-`r` right singular subspace
+maximises `γ_r`. OPEN. -/
 theorem svd_topk_maximizes_gammaR {n d r : ℕ} (E : Matrix (Fin n) (Fin d) ℝ)
     (U : Matrix (Fin d) (Fin d) ℝ) (hU : Uᵀ * U = 1) (lam : Fin d → ℝ) (hlam : Antitone lam)
-    (heig : ∀ j, (Eᵀ * E).mulVec (fun i => U i j) = lam j • (fun i => U i j))
-    (P : Matrix (Fin d) (Fin d) ℝ) (hPt : Pᵀ = P) (hPP : P * P = P) (hrank : P.trace = r) :
-    ((E * P) * (E * P)ᵀ).trace ≤ ∑ j : Fin d, if (j : ℕ) < r then lam j else 0 := by
+    (heig : ∀ j, (Eᵀ * E).mulVec (fun i => U i j) = lam j • (fun i => U i j)) :
+    (∀ P : Matrix (Fin d) (Fin d) ℝ, Pᵀ = P → P * P = P → P.trace = r →
+        ((E * P) * (E * P)ᵀ).trace ≤ ∑ j : Fin d, if (j : ℕ) < r then lam j else 0) ∧
+      ((E * (U * diagonal (fun j : Fin d => if (j : ℕ) < r then (1 : ℝ) else 0) * Uᵀ)) *
+          (E * (U * diagonal (fun j : Fin d => if (j : ℕ) < r then (1 : ℝ) else 0) * Uᵀ))ᵀ).trace
+        = ∑ j : Fin d, if (j : ℕ) < r then lam j else 0 := by
   sorry
 
 /-- Claim `residual_topk_eckart_young` (seed 003 §6) (Eckart–Young–Mirsky, Frobenius norm): every

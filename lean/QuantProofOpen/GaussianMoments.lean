@@ -26,6 +26,12 @@ theorem gaussian_abs_moment : ∫ x, |x| ∂(gaussianReal 0 1) = Real.sqrt (2 / 
 theorem gaussian_second_moment : ∫ x, x ^ 2 ∂(gaussianReal 0 1) = 1 := by
   sorry
 
+/-- Claim `gaussian_moment_ratio_floor_eq` (seed 003 §2) as stated: for `X ∼ N(0, v)` with any
+variance `v = σ² > 0`, `(E|X|)² / E X² = 2/π`, independent of `σ`. OPEN. -/
+theorem gaussian_moment_ratio (v : NNReal) (hv : v ≠ 0) :
+    (∫ x, |x| ∂(gaussianReal 0 v)) ^ 2 / ∫ x, x ^ 2 ∂(gaussianReal 0 v) = 2 / Real.pi := by
+  sorry
+
 /-- Laplace(0, 1) half-line moments: `∫₀^∞ x e^{-x} dx = 1`, `∫₀^∞ x² e^{-x} dx = 2`, so
 `E|X| = 1`, `E X² = 2` and `β = 1/2`. OPEN. -/
 theorem laplace_moments :

@@ -45,6 +45,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     for name, (led, base) in {
         "sample": (load("ledger_sample.json"), load("ledger_sample_baseline.json")),
         "big": (big_ledger(300), None),
+        "referee": (load("ledger_referee.json"), None),
     }.items():
         path = d / f"{name}.html"
         path.write_text(render_html(led, base), encoding="utf-8")
@@ -252,3 +253,78 @@ def test_300_claims_stay_responsive(browser, pages):
         s.check_clean()
     finally:
         s.context.close()
+
+
+# ------------------------------------------------------------------------------------------------ seed documents
+
+@pytest.fixture
+def referee(browser, pages):
+    s = Session(browser, pages["referee"].as_uri())
+    yield s
+    s.check_clean()
+    s.context.close()
+
+
+SENTENCE = "For a vector $k$ on the unit sphere, the 1-bit cosine is"
+
+
+def test_a_highlighted_sentence_leads_to_its_claims(referee):
+    """Walk from a highlighted seed sentence (keyboard) to its panel, then to the claim's full details."""
+    page = referee.page
+    doc = page.locator("#seeds details.seed-doc", has=page.locator("summary", has_text="Explore the Data"))
+    doc.locator("summary").focus()
+    page.keyboard.press("Enter")  # open the seed document
+    unit = doc.locator("a.unit", has_text=SENTENCE)
+    assert unit.is_visible()
+    assert "mixed" in unit.get_attribute("class")  # verified and conditional: the set, not the best
+    unit.focus()
+    page.keyboard.press("Enter")
+    panel = page.locator("#" + unit.get_attribute("aria-controls"))
+    assert panel.is_visible() and unit.get_attribute("aria-expanded") == "true"
+    assert page.evaluate("() => document.activeElement.classList.contains('unit-panel')")
+    text = panel.inner_text()
+    assert "1-bit cosine equals" in text and "verified" in text and "conditional" in text
+    # the panel sits right after the sentence's block, not at the end of the document
+    assert page.evaluate("(id) => document.getElementById(id).previousElementSibling.classList.contains('sd-block')",
+                         panel.get_attribute("id"))
+    page.keyboard.press("Escape")
+    assert panel.is_hidden() and unit.get_attribute("aria-expanded") == "false"
+    assert page.evaluate("() => document.activeElement.classList.contains('unit')")
+    unit.click()
+    assert panel.is_visible()
+    panel.locator("a.up-claim", has_text="1-bit cosine equals").click()
+    assert page.locator("#c-cos_sign_quant_formula-d").is_visible()
+    assert page.evaluate("() => document.activeElement.closest('tbody').id") == "c-cos_sign_quant_formula"
+
+
+def test_a_claim_leads_back_to_its_sentence(referee):
+    page = referee.page
+    page.click("#c-cos_sign_quant_formula button.toggle")
+    link = page.locator("#c-cos_sign_quant_formula-d a.unit-link").first
+    target = link.get_attribute("href")[1:]
+    link.click()
+    unit = page.locator("#" + target)
+    assert unit.is_visible() and unit.get_attribute("aria-expanded") == "true"
+    assert page.locator("#" + unit.get_attribute("aria-controls")).is_visible()
+
+
+def test_seed_panels_without_javascript(browser, pages):
+    s = Session(browser, pages["referee"].as_uri(), javascript=False)
+    try:
+        page = s.page
+        page.click("#seeds details.seed-doc >> nth=3 >> summary")
+        panels = page.locator("#seeds details.seed-doc >> nth=3 >> .unit-panel")
+        assert panels.count() > 50 and panels.first.is_visible()  # the noscript stylesheet shows them
+        s.check_clean()
+    finally:
+        s.context.close()
+
+
+def test_seed_screenshot(referee):
+    page = referee.page
+    doc = page.locator("#seeds details.seed-doc", has=page.locator("summary", has_text="Explore the Data"))
+    doc.locator("summary").click()
+    doc.locator("a.unit", has_text=SENTENCE).click()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    doc.screenshot(path=str(SCREENSHOTS / "ledger-seed.png"))
+    assert (SCREENSHOTS / "ledger-seed.png").stat().st_size > 50_000

@@ -59,7 +59,10 @@ def test_shared_orthogonal_rotation_leaves_scores_unchanged(seed, n, m, d, scale
         np.testing.assert_allclose(out, P @ (V if out is not A0 else V[:m_]), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.claim("attention_score_gauge_invariance", role="lemma")
 def test_a_non_orthogonal_or_one_sided_rotation_changes_scores():
+    """The invariance check can come out the other way: a rotation of one side only, or a non-orthogonal map of
+    both sides, changes the scores."""
     Q, K, _ = _qkv(0, 6, 6, 8)
     R = haar_orthogonal(8, 1)
     assert not np.allclose(scores(Q @ R.T, K), scores(Q, K))
@@ -115,6 +118,7 @@ def test_rotation_is_free_after_rope_or_inside_ropes_commutant(seed, d, pairing)
     assert np.allclose(folded, base, atol=1e-10)
 
 
+@pytest.mark.claim("gauge_invariance_free_at_deploy", role="corrects")
 def test_models_without_rope_fold_freely():
     """Without RoPE (absolute/learned positions added before W_q, W_k) folding R into both weights is exact."""
     rng = np.random.default_rng(2)

@@ -51,6 +51,7 @@ def test_beta_local_expansion_is_exact(se):
     assert d * ee - se_ * se_ >= 0
 
 
+@pytest.mark.claim("beta_local_quadratic_expansion", role="lemma")
 def test_expansion_needs_the_no_sign_flip_hypothesis():
     s = [1, 1]
     eps = [Fraction(-3, 2), Fraction(0)]  # flips the first coordinate
@@ -77,6 +78,26 @@ def test_beta_hessian_at_sign_lattice_symbolic(d):
         eig = H.eigenvals()
         assert all(ev >= 0 for ev in eig)
         assert set(eig) <= {0, sp.Rational(2, d)}
+
+
+@pytest.mark.claim("beta_hessian_nonneg", role="vacuous")
+@given(st.lists(st.sampled_from([-1, 1]), min_size=1, max_size=10).flatmap(
+    lambda s: st.tuples(st.just(s), st.lists(st.fractions(-20, 20, max_denominator=16), min_size=len(s),
+                                             max_size=len(s)))))
+def test_psd_hessian_at_a_sign_vector_is_forced_by_beta_at_most_one(args):
+    """Why "the Hessian of 1 − β at s is PSD" holds only trivially: 1 − β ≥ 0 everywhere (Cauchy–Schwarz,
+    ‖k‖₁² ≤ d‖k‖₂²) and 1 − β(s) = 0, so every sign vector is a global minimiser of 1 − β; 1 − β is smooth near s
+    (no coordinate vanishes there, |kᵢ| = sᵢkᵢ). A positive semidefinite Hessian is then the second-order necessary
+    condition at a minimum, true of every C² function at every minimiser: it says nothing beyond β ≤ 1. (What has
+    content is the value of the Hessian, in beta_last_mile_quadratic_hardness.) Exact rationals."""
+    s, k = args
+    s = [Fraction(x) for x in s]
+    assert _beta_exact(s) == 1
+    if any(x != 0 for x in k):
+        assert 1 - _beta_exact(k) >= 0
+    # smooth near s: within |εᵢ| < 1 no coordinate of s + ε vanishes, and 1 − β is a rational function there
+    eps = [x / 41 for x in k]  # |εᵢ| ≤ 20/41 < 1
+    assert all((si + ei) * si > 0 for si, ei in zip(s, eps))
 
 
 @pytest.mark.claim("beta_hessian_nonneg")

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from qp_strategies import seeds
 
+import quantproof.math.lattice as L
 from quantproof.math.lattice import (
     E8_NSM_EXACT,
     NSM_KNOWN,
@@ -146,3 +147,25 @@ def test_quantization_error_bounded_by_covering_radius():
     X = rng.uniform(-20, 20, (5000, 8))
     assert np.max(np.linalg.norm(X - nearest_e8(X), axis=1)) <= 1 + 1e-12
     assert np.max(np.linalg.norm(X - nearest_d8(X), axis=1)) <= math.sqrt(2) + 1e-12
+
+
+@pytest.mark.parametrize("name, generator, decoder, known", [
+    ("Z^1", np.eye(1), L.nearest_z, 1 / 12),
+    ("Z^3", np.eye(3), L.nearest_z, 1 / 12),
+    ("D4", np.array([[-1, -1, 0, 0], [1, -1, 0, 0], [0, 1, -1, 0], [0, 0, 1, -1]], float), L.nearest_dn, 0.0766032),
+    ("2·Z^2 (scaled)", 2 * np.eye(2), lambda x: 2 * np.round(x / 2), 1 / 12),
+])
+def test_normalized_second_moment_of_any_lattice(name, generator, decoder, known) -> None:
+    est = L.normalized_second_moment(generator, decoder, n=60_000, rng=7)
+    assert est.lo <= known <= est.hi, (name, est)
+
+
+def test_a_decoder_that_is_not_nearest_point_overestimates_the_nsm() -> None:
+    # rounding toward zero is a valid Z^2 decoder map onto the lattice but not the nearest point: G = 1/3 > 1/12
+    est = L.normalized_second_moment(np.eye(2), np.trunc, n=60_000, rng=7)
+    assert est.lo > 1 / 12 + 0.1
+
+
+def test_normalized_second_moment_rejects_a_singular_generator() -> None:
+    with pytest.raises(ValueError, match="singular"):
+        L.normalized_second_moment(np.array([[1.0, 2.0], [2.0, 4.0]]), L.nearest_z)

@@ -68,8 +68,10 @@ def test_beta_eff_is_the_recovered_energy_fraction(Kr, seed, optimal):
     assert beta_eff(pooled_moment_ratio(K), g) <= lhs + 1e-9
 
 
-@pytest.mark.claim("beta_eff_formula")
+@pytest.mark.claim("beta_eff_formula", role="lemma")
 def test_beta_eff_algebra():
+    """A lemma: the algebra of the formula itself (true of any two numbers), not the claim that it is the recovered
+    energy fraction."""
     b, g = sp.symbols("b g", real=True)
     e = 1 - (1 - b) * (1 - g)
     assert sp.expand(e - (b + g - b * g)) == 0
@@ -83,6 +85,7 @@ def test_beta_eff_algebra():
     np.testing.assert_allclose(beta_eff(np.array([0.5, 1.0, 0.0]), np.array([0.25, 0.0, 0.0])), [0.625, 1.0, 0.0])
 
 
+@pytest.mark.claim("beta_eff_formula", role="lemma")
 @given(keys_and_rank(), st.floats(0.2, 0.9))
 def test_beta_eff_fails_for_a_scaled_correction(Kr, c):
     """Hypothesis (iii) matters: a correction c·P E with c ≠ 1 recovers 1 − (1−β)(1 − (2c − c²)γ), not β_eff."""

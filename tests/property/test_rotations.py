@@ -24,7 +24,13 @@ from quantproof.math.rotations import (
     mean_one_bit_cosine,
     train_test_lift,
 )
-from quantproof.math.sign_quant import ISOTROPIC_COSINE_FLOOR, expected_haar_one_bit_cosine, one_bit_cosine, sgn
+from quantproof.math.sign_quant import (
+    ISOTROPIC_COSINE_FLOOR,
+    expected_haar_one_bit_cosine,
+    one_bit_cosine,
+    pooled_moment_ratio,
+    sgn,
+)
 
 FLOOR = ISOTROPIC_COSINE_FLOOR
 
@@ -96,6 +102,9 @@ def test_srht_keys_that_escape_the_floor(d, seed):
     assert 1 / math.sqrt(2) < FLOOR - 0.09
     assert one_bit_cosine(fwht(np.ones(d))) == pytest.approx(1 / math.sqrt(d), abs=1e-12)
     assert one_bit_cosine(np.eye(d) @ e1) == pytest.approx(1 / math.sqrt(d), abs=1e-12)
+    # not only special keys: the identity (data-independent) leaves typical sign-lattice keys at cos = 1 for every d
+    B = sgn(np.random.default_rng(seed).standard_normal((4, d)))  # rows: keys with i.i.d. ±1 coordinates; R = I
+    assert np.allclose(one_bit_cosine(B), 1.0, atol=1e-12)
 
 
 def _exact_srht_mean_cos(x: np.ndarray) -> float:
@@ -176,6 +185,7 @@ def test_adding_a_mean_offset_to_a_centered_vector_increases_its_norm(w, mu):
     assert lhs > sum(x * x for x in v)
 
 
+@pytest.mark.claim("l2Norm_uncentered_gt", role="lemma")
 def test_norm_inequality_needs_the_centering_hypothesis():
     v = np.array([-1.0, -1.0, -1.0])  # not centered
     assert np.linalg.norm(1.0 * np.ones(3) + v) < np.linalg.norm(v)
@@ -186,12 +196,13 @@ def _g(theta: np.ndarray) -> np.ndarray:
     return (np.abs(np.cos(theta)) + np.abs(np.sin(theta))) / math.sqrt(2)
 
 
-@pytest.mark.claim("dc_centering_lifts_rotational_ceiling", role="refutes")
+@pytest.mark.claim("dc_centering_lifts_shared_rotation_ceiling", role="refutes")
 def test_centering_lowers_the_shared_rotation_ceiling():
     """Calibration set in d = 2: kᵢ = m + ε·vᵢ with m = (1, 1), vᵢ at angles 0°, 120°, 240° (so the mean is m).
     Uncentered, R = I already gives mean cos ≥ 0.99. Centered, the keys are the vᵢ and every R ∈ O(2) (rotations,
     and reflections, which map the equilateral triple to a rotated one) gives mean cos ≤ 0.911 + grid margin:
-    centering *lowers* the best achievable mean cosine."""
+    centering *lowers* the best achievable mean cosine. The same holds for the set's β read as the mean of cos²
+    or as the pooled μ₁²/μ₂ (equal row norms: pooled β = (mean cos)²)."""
     eps = 0.05
     ang = np.deg2rad([0.0, 120.0, 240.0])
     V = np.stack([np.cos(ang), np.sin(ang)], axis=1)
@@ -207,6 +218,14 @@ def test_centering_lowers_the_shared_rotation_ceiling():
     # |d/dθ g| ≤ sin 45° < 1, so the sup over all t is at most the grid max + half a grid step
     sup_centered = float(centered.max()) + (2 * np.pi / n) / 2
     assert sup_centered < 0.912
+    # β of the set as the mean of cos² (|d/dθ g²| ≤ 2) and as the pooled moment ratio (= (mean cos)² here)
+    centered_sq = (_g(t + ang[0]) ** 2 + _g(t + ang[1]) ** 2 + _g(t + ang[2]) ** 2) / 3
+    sup_centered_sq = float(centered_sq.max()) + 2 * (2 * np.pi / n) / 2
+    assert sup_centered_sq < 0.84 and pooled_moment_ratio(K) > 0.99 and float(np.mean(one_bit_cosine(K) ** 2)) > 0.98
+    for tt in np.linspace(0, 2 * np.pi, 13):
+        Rot = np.array([[np.cos(tt), -np.sin(tt)], [np.sin(tt), np.cos(tt)]])
+        assert pooled_moment_ratio((K - K.mean(axis=0)) @ Rot.T) == pytest.approx(
+            mean_one_bit_cosine((K - K.mean(axis=0)) @ Rot.T) ** 2, abs=1e-12)
     # cross-check the grid with the library on explicit rotations and reflections
     for tt in np.linspace(0, 2 * np.pi, 97):
         Rot = np.array([[np.cos(tt), -np.sin(tt)], [np.sin(tt), np.cos(tt)]])
@@ -216,6 +235,7 @@ def test_centering_lowers_the_shared_rotation_ceiling():
     assert uncentered_at_identity > sup_centered + 0.07
 
 
+@pytest.mark.claim("dc_centering_lifts_shared_rotation_ceiling", role="lemma")
 def test_centering_lowers_held_out_cosine_for_mean_dominated_keys():
     """The same effect in d = 16 with fitted rotations (fit on one split, evaluate on the other): keys = mean + small
     noise keep cos ≈ 0.95 uncentered, and drop to ≈ 0.8 once centered, even after the learned rotation."""

@@ -26,9 +26,9 @@ def _fsgn(x: Fraction) -> int:
     return 1 if x >= 0 else -1
 
 
-def _exact_cos2(k: list[Fraction], alpha: Fraction) -> Fraction:
+def _exact_cos2(k: list[Fraction], alpha: Fraction, sign=_fsgn) -> Fraction:
     """cos²(k, α·sgn k) from the definition ⟨k, q⟩² / (‖k‖² ‖q‖²), exactly."""
-    q = [alpha * _fsgn(x) for x in k]
+    q = [alpha * sign(x) for x in k]
     dot = sum(a * b for a, b in zip(k, q))
     return dot * dot / (sum(a * a for a in k) * sum(b * b for b in q))
 
@@ -63,9 +63,11 @@ def test_cos_sign_quant_formula_exact(k, alpha):
 
 
 @pytest.mark.claim("cos_sign_quant_formula")
-@given(nonzero_vectors(1, 64), st.sampled_from(["l1", "norm"]))
+@given(nonzero_vectors(1, 64), st.one_of(st.sampled_from(["l1", "norm"]), st.floats(1e-6, 1e6)))
 def test_cos_sign_quant_formula_float(k, alpha):
-    q = one_bit_quantize(k, alpha)
+    """The closed form against the cosine computed from its definition, for the least-squares and norm-preserving
+    scales and for any other scale α > 0 (the seed does not fix α)."""
+    q = one_bit_quantize(k, alpha) if isinstance(alpha, str) else alpha * sgn(k)
     direct = float(k @ q / (np.linalg.norm(k) * np.linalg.norm(q)))
     c = float(one_bit_cosine(k))
     assert math.isclose(c, direct, rel_tol=1e-12, abs_tol=1e-12)
@@ -88,10 +90,21 @@ def test_cos_sign_quant_formula_float(k, alpha):
     _rejects_non_vectors(one_bit_cosine)
 
 
-@pytest.mark.claim("cos_sign_quant_formula")
+@pytest.mark.claim("cos_sign_quant_formula", role="lemma")
+def test_cos_formula_check_fails_when_a_zero_coordinate_is_coded_zero():
+    """The exact check can come out the other way: with a code off the lattice {±α}^d (sgn(0) = 0), k = (1, 0) has
+    cos² = 1 while ‖k‖₁²/(d‖k‖₂²) = 1/2. The formula needs sgn(0) ∈ {±1} (ours: +1)."""
+    k = [Fraction(1), Fraction(0)]
+    formula = Fraction(1, 2)
+    assert _exact_cos2(k, Fraction(1), sign=lambda x: (x > 0) - (x < 0)) == 1 != formula
+    assert _exact_cos2(k, Fraction(1)) == formula
+
+
+@pytest.mark.claim("cos_sign_quant_formula", role="lemma")
 @given(nonzero_vectors(1, 32), st.integers(-300, 300))
 def test_cos_formula_scale_invariant_at_extreme_scales(k, e):
-    """The formula does not depend on the scale of k, also at 1e±300 (no overflow/underflow in the implementation)."""
+    """The implementation of the formula does not depend on the scale of k, also at 1e±300 (no overflow/underflow).
+    A lemma: the closed form is scale invariant whatever the claim says, so this checks the code, not the claim."""
     c0 = float(one_bit_cosine(k))
     with np.errstate(over="ignore", under="ignore"):
         ks = k * 10.0**e
@@ -158,6 +171,7 @@ def test_residual_energy_formula_float_and_ls_optimality(k):
     _rejects_non_vectors(residual_energy_fraction)
 
 
+@pytest.mark.claim("residual_energy_formula", role="lemma")
 @given(nonzero_vectors(1, 64))
 def test_residual_with_norm_preserving_scale_is_two_one_minus_cos(k):
     """With α = ‖k‖₂/√d instead, the residual energy is 2(1 − cos θ) ≥ sin²θ: the identity needs the LS scale."""

@@ -15,7 +15,15 @@ from spine.conftest import CLAIMS, make_repo  # noqa: E402  (tests/ is on sys.pa
 
 from quantproof.cli import main  # noqa: E402
 
-__all__ = ["CLAIMS", "make_repo", "run_cli", "ledger_of", "watchdog", "NO_LAKE_PATH"]
+__all__ = ["CLAIMS", "ONE_JOB_CLAIMS", "make_repo", "run_cli", "ledger_of", "watchdog", "NO_LAKE_PATH"]
+
+# The mini repository with its controls read from the same run (``output: mean``) instead of re-running the
+# measurement: one measurement job in all, for the tests that count cache hits and misses.
+ONE_JOB_CLAIMS = CLAIMS.replace('control: {label: "N(1, 1) draws", should: fail, params: {mu: 1.0}}',
+                                'control: {label: "same run", should: fail, output: mean}').replace(
+    'control: {label: "N(5, 1) draws (planted)", should: hold, params: {mu: 5.0}}',
+    'control: {label: "same run", should: hold, output: mean}')
+assert ONE_JOB_CLAIMS.count("output: mean}") == 2
 
 NO_LAKE_PATH = "/usr/bin:/bin"  # PATH without a Lean toolchain (lake), as on the project's machines
 

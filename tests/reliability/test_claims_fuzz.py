@@ -73,9 +73,12 @@ def rejected(text: str) -> ClaimsFileError:
 
 # --------------------------------------------------------------------------------------------- strategies
 
-CLAIM_FIELDS = ["id", "title", "source", "kind", "statement", "lean", "tests", "measurements", "related", "notes"]
+CLAIM_FIELDS = ["id", "title", "source", "kind", "statement", "lean", "tests", "measurements", "related", "notes",
+                "assumptions", "scope", "corrected", "premises"]
 ODD_FIELDS = CLAIM_FIELDS + ["seed", "quote", "decl", "role", "name", "params", "output", "expect", "key", "value",
-                             "tol", "band", "compare", "with", "op", "margin", "schema", "claims", "<<", "~", ""]
+                             "tol", "band", "compare", "with", "op", "margin", "schema", "claims", "<<", "~", "",
+                             "control", "label", "should", "seed_values", "seed_table", "rows", "columns", "test",
+                             "text", "by"]
 
 odd_text = st.lists(
     st.characters(codec="utf-8") | st.sampled_from(

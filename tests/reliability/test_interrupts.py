@@ -27,6 +27,9 @@ SLOW_TEST_CLAIM = """\
     source: {seed: toy.txt, quote: "The mean is five."}
     kind: empirical
     statement: it hangs too.
+    scope: universal
+    tests:
+      - {test: tests/test_slow.py::test_sleeps, role: asserts}
 """
 SLOW_CLAIM = SLOW_TEST_CLAIM + """\
   - id: slow_claim
@@ -34,6 +37,7 @@ SLOW_CLAIM = SLOW_TEST_CLAIM + """\
     source: {seed: toy.txt, quote: "The mean is five."}
     kind: empirical
     statement: it hangs.
+    scope: universal
     measurements:
       - name: selftest_fault
         params: {mode: hang, seconds: 120.0}
@@ -66,7 +70,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (r / "slow.yaml").write_text(CLAIMS + SLOW_CLAIM)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PATH", NO_LAKE_PATH)
-        assert run_cli(r, "run", "--quiet", "--skip-tests", "--no-cache") == 0
+        assert run_cli(r, "run", "--quiet", "--skip-tests", "--no-cache", "--out", "ledger") == 0
     return r
 
 
@@ -77,7 +81,7 @@ def snapshot(out: Path) -> dict[str, bytes]:
 def start_run(repo: Path, cache: Path, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, PATH=NO_LAKE_PATH, OMP_NUM_THREADS="1", QP_TEST_STARTED=str(cache / "test-started"))
     cmd = [sys.executable, "-m", "quantproof.cli", "--repo", str(repo), "--claims-file", "slow.yaml", "run",
-           "--quiet", "--device", "cpu", "--jobs", "1", "--cache-dir", str(cache), *extra]
+           "--quiet", "--device", "cpu", "--jobs", "1", "--cache-dir", str(cache), "--out", "ledger", *extra]
     # a session of its own: whatever the run leaves behind (an orphaned measurement process after SIGKILL) can be
     # cleaned up by process group, and only the processes this test started are touched
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

@@ -50,6 +50,11 @@ def test_a_held_lock_stops_the_second_run_with_exit_3(repo: Path, tmp_path: Path
 
 def test_a_running_run_blocks_a_second_one(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A real first run (a subprocess inside its tests stage) and a second run on the same folder."""
+    claims = repo / "claims.yaml"
+    original = claims.read_text()
+    claims.write_text(original.replace("      - tests/test_mini.py::test_one_plus_one\n",
+                                                 "      - tests/test_mini.py::test_one_plus_one\n"
+                                                 "      - tests/test_slow_lock.py::test_slow\n"))
     (repo / "tests" / "test_slow_lock.py").write_text(
         "import os, time\nimport pytest\n\n\n@pytest.mark.claim('one_plus_one')\ndef test_slow():\n"
         "    open(os.environ['QP_STARTED'], 'w').close()\n    time.sleep(60)\n")
@@ -71,6 +76,7 @@ def test_a_running_run_blocks_a_second_one(repo: Path, tmp_path: Path, capsys: p
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         (repo / "tests" / "test_slow_lock.py").unlink()
+        claims.write_text(original)
 
 
 def test_a_killed_holder_leaves_no_stale_lock(repo: Path, tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ TEST_TIMEOUT_S = 5.0
 
 def _claim(cid: str, body: str) -> str:
     return (f"  - id: {cid}\n    title: {cid}\n    source: {{seed: toy.txt, quote: \"{QUOTE}\"}}\n"
-            f"    kind: empirical\n    statement: {cid}.\n{body}")
+            f"    kind: empirical\n    statement: {cid}.\n    scope: universal\n{body}")
 
 
 def _meas(name: str, params: str = "{}") -> str:
@@ -39,7 +39,8 @@ def _meas(name: str, params: str = "{}") -> str:
 
 FAULT_CLAIMS = CLAIMS + "".join(_claim(f"fault_{m}", _meas("selftest_fault", f"{{mode: {m}}}")) for m in MODES) + \
     _claim("gpu_only", _meas("selftest_cuda_only")) + \
-    _claim("hangs_in_tests", "") + _claim("crashes_in_tests", "")
+    _claim("hangs_in_tests", "    tests:\n      - tests/test_hang.py::test_never_returns\n") + \
+    _claim("crashes_in_tests", "    tests:\n      - tests/test_crash.py::test_kills_the_interpreter\n")
 
 FAULT_TESTS = {
     "test_hang.py": '''\
@@ -71,16 +72,31 @@ def fault_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-@pytest.fixture(scope="module")
-def fault_ledger(fault_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def _ray_or_skip() -> None:
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not importable: the Ray executor is an optional extra (pip install 'quantproof[ray]')")
+
+
+@pytest.fixture(scope="module", params=["local", "ray"])
+def fault_ledger(request: pytest.FixtureRequest, fault_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The same faults on each executor: local processes, and tasks on a local two-core Ray cluster."""
+    if request.param == "ray":
+        _ray_or_skip()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PATH", NO_LAKE_PATH)
         assert run_cli(fault_repo, "check") == 0
         cs = load_claims(fault_repo / "claims.yaml")
         opts = RunOptions(repo=fault_repo, device="cpu", jobs=2, timeout_s=MEAS_TIMEOUT_S,
-                          test_timeout_s=TEST_TIMEOUT_S, cache_dir=tmp_path_factory.mktemp("cache"), use_cache=False)
+                          test_timeout_s=TEST_TIMEOUT_S, cache_dir=tmp_path_factory.mktemp("cache"), use_cache=False,
+                          executor=request.param)
         t0 = time.monotonic()
-        ledger = build_ledger(cs, opts)
+        try:
+            ledger = build_ledger(cs, opts)
+        finally:
+            if request.param == "ray":
+                import ray
+
+                ray.shutdown()
         ledger["_wall_s"] = time.monotonic() - t0
     return ledger
 
@@ -98,8 +114,64 @@ def test_the_run_completes_and_every_claim_is_judged(fault_ledger: dict) -> None
     ids = [c["id"] for c in fault_ledger["claims"]]
     assert len(ids) == 4 + len(MODES) + 3
     assert fault_ledger["complete"] is True
-    # both time limits were applied in parallel with the rest, not one after another
-    assert fault_ledger["_wall_s"] < TEST_TIMEOUT_S + MEAS_TIMEOUT_S + 40
+    # both time limits were applied in parallel with the rest, not one after another (a Ray cluster's start
+    # counts too)
+    assert fault_ledger["_wall_s"] < TEST_TIMEOUT_S + MEAS_TIMEOUT_S + 60
+
+
+def test_ray_results_equal_local_results(tmp_path_factory: pytest.TempPathFactory, fault_repo: Path) -> None:
+    """Byte-identical results cache and ledger (apart from its run section) from either executor."""
+    _ray_or_skip()
+    import ray
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", NO_LAKE_PATH)
+        cs = load_claims(fault_repo / "claims.yaml")
+        sel = ["mean_zero", "mean_five", "one_plus_one", "fault_ok", "fault_raise", "fault_nan"]
+        out = {}
+        for ex in ("local", "ray"):
+            cache = tmp_path_factory.mktemp(f"cache-{ex}")
+            opts = RunOptions(repo=fault_repo, claims=sel, device="cpu", jobs=2, timeout_s=MEAS_TIMEOUT_S,
+                              skip_tests=True, cache_dir=cache, executor=ex)
+            try:
+                led = build_ledger(cs, opts)
+            finally:
+                ray.shutdown()
+            led.pop("run")
+            entries = {p.name: p.read_bytes() for p in sorted((cache / "measurements").glob("*.json"))}
+            out[ex] = (dumps(led), entries)
+    assert out["ray"][0] == out["local"][0]
+    assert out["ray"][1] == out["local"][1] and out["ray"][1]
+
+
+def test_a_dead_ray_worker_marks_only_its_job(tmp_path: Path) -> None:
+    """A worker that dies (here: the task's process exits) is its own job's error; the other jobs complete."""
+    _ray_or_skip()
+    import ray
+
+    from quantproof.evidence.executors import RayExecutor, ray_task
+    from quantproof.evidence.runner_measure import Job, run_jobs
+
+    def dying(name, params, ctx_fields, limit):
+        import os
+
+        if params.get("mu") == 3.0:
+            os._exit(7)
+        return ray_task(name, params, ctx_fields, limit)
+
+    jobs = [Job("selftest_normal_mean", {"mu": mu, "n": 100}, f"k{mu}") for mu in (1.0, 3.0, 5.0)]
+    try:
+        out = run_jobs(jobs, device="cpu", dtype="float32", seed=0, cache_dir=tmp_path, n_parallel=2,
+                       timeout_s=60, use_cache=False, executor=RayExecutor(num_cpus=2, task=dying))
+    finally:
+        ray.shutdown()
+    assert out["k3.0"].status == "error" and "Ray worker died" in out["k3.0"].reason, out["k3.0"]
+    assert out["k1.0"].status == "ok" and out["k5.0"].status == "ok"
+
+
+def test_executor_options_are_checked(fault_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(fault_repo, "run", "--quiet", "--ray-address", "127.0.0.1:1", "--out", str(tmp_path / "o")) == 2
+    assert "--ray-address goes with --executor ray" in capsys.readouterr().err
 
 
 def test_healthy_claims_are_judged_as_usual(fault_ledger: dict) -> None:
@@ -334,3 +406,14 @@ def test_a_measurement_module_that_cannot_be_imported_is_one_clear_error(
     err = capsys.readouterr().err
     assert "measurement module quantproof.measurements.zz_broken_for_test cannot be imported" in err
     assert "Traceback" not in err
+
+
+def test_an_in_process_measurement_that_raises_marks_only_its_job(tmp_path: Path) -> None:
+    """arith runs in the runner's process (it is cheap exact arithmetic); a bad expression is an error outcome for
+    its own job, never an exception out of the runner."""
+    from quantproof.evidence.runner_measure import Job, run_jobs
+
+    jobs = [Job("arith", {"expr": "__import__('os')"}, "bad"), Job("arith", {"expr": "0.21 / 0.02"}, "good")]
+    out = run_jobs(jobs, device="cpu", dtype="float32", seed=0, cache_dir=tmp_path)
+    assert out["bad"].status == "error" and "ExpressionError" in (out["bad"].reason or "")
+    assert out["good"].status == "ok" and out["good"].result["outputs"]["value"]["value"] == 10.5

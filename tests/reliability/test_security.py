@@ -239,8 +239,12 @@ def test_test_file_names_reach_pytest_as_arguments_not_shell(tmp_path: Path, mon
     repo = make_repo(tmp_path / "repo")
     evil = repo / "tests" / "test_x;touch pwned;$(touch pwned2);`touch pwned3`.py"  # pytest runs in the repo
     evil.write_text("import pytest\n\n\n@pytest.mark.claim('one_plus_one')\ndef test_y():\n    pass\n")
+    claims = repo / "claims.yaml"
+    claims.write_text(claims.read_text().replace(
+        "      - tests/test_mini.py::test_one_plus_one\n",
+        "      - tests/test_mini.py::test_one_plus_one\n      - 'tests/" + evil.name + "::test_y'\n"))
     monkeypatch.setenv("PATH", NO_LAKE_PATH)
-    assert run_cli(repo, "run", "--quiet", "--skip-measurements", "--claims", "one_plus_one") == 0
+    assert run_cli(repo, "run", "--quiet", "--skip-measurements", "--claims", "one_plus_one", "--out", "ledger") == 0
     assert not any((repo / name).exists() for name in ("pwned", "pwned2", "pwned3"))
     item = next(i for i in ledger_of(repo)["claims"][0]["tests"]["items"] if "touch" in i["id"])
     assert item["outcome"] in ("passed", "error", "not-run")  # whatever pytest made of the name, it never ran it
@@ -339,7 +343,7 @@ def xss_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (repo / "seeds" / "toy.txt").write_text(seed)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PATH", NO_LAKE_PATH)
-        assert run_cli(repo, "run", "--quiet", "--skip-tests") == 0
+        assert run_cli(repo, "run", "--quiet", "--skip-tests", "--out", "ledger") == 0
     return repo
 
 

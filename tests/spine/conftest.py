@@ -47,28 +47,34 @@ claims:
     lean:
       - decl: QuantProof.squares_nonneg
         role: refutes
+    tests:
+      - {test: tests/test_mini.py::test_squares_negative, role: asserts}
   - id: mean_zero
     title: sample mean is zero
     source: {seed: toy.txt, quote: "The sample mean of standard normal draws is zero."}
     kind: empirical
     statement: the mean of N(0,1) is 0.
+    scope: universal
     measurements:
       - name: selftest_normal_mean
         params: {mu: 0.0, n: 2000}
         output: mean
         role: asserts
         expect: {value: 0.0, tol: 0.2}
+        control: {label: "N(1, 1) draws", should: fail, params: {mu: 1.0}}
   - id: mean_five
     title: the mean is five
     source: {seed: toy.txt, quote: "The mean is five."}
     kind: empirical
     statement: the mean of N(0,1) draws is 5.
+    scope: seed-setting
     measurements:
       - name: selftest_normal_mean
         params: {mu: 0.0, n: 2000}
         output: mean
         role: reproduces
         expect: {value: 5.0, tol: 0.1}
+        control: {label: "N(5, 1) draws (planted)", should: hold, params: {mu: 5.0}}
 """
 
 TESTS = '''\

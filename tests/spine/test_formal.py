@@ -19,7 +19,7 @@ def run_ledger(repo: Path, monkeypatch: pytest.MonkeyPatch, stub: Path | None, s
     path = f"{stub}:/usr/bin:/bin" if stub else "/usr/bin:/bin"
     monkeypatch.setenv("PATH", path)
     monkeypatch.setenv("STUB_LAKE_SCENARIO", scenario)
-    assert main(["--repo", str(repo), "run", "--quiet", "--skip-measurements", "--skip-tests"]) == 0
+    assert main(["--repo", str(repo), "run", "--quiet", "--skip-measurements", "--skip-tests", "--out", "ledger"]) == 0
     return {c["id"]: c for c in json.loads((repo / "ledger" / "ledger.json").read_text())["claims"]}
 
 
@@ -46,11 +46,21 @@ def test_stub_lake_no_axioms_is_proved(mini_repo: Path, monkeypatch: pytest.Monk
 
 
 def test_stub_lake_build_error(mini_repo: Path, monkeypatch: pytest.MonkeyPatch, stub_lake_path: Path) -> None:
+    """The stub fails QuantProof.Mini with an error inside `one_plus_one`: that declaration is build-failed with the
+    error, the other declaration of the module is blocked by its own module (no error of its own)."""
     claims = run_ledger(mini_repo, monkeypatch, stub_lake_path, "build-error")
     c = claims["one_plus_one"]
+    d = c["formal"]["declarations"][0]
     assert c["formal"]["status"] == "build-failed"
-    assert "build failed" in c["formal"]["declarations"][0]["message"]
+    assert d["status"] == "build-failed" and "unsolved goals" in d["message"] and "Mini.lean:6" in d["message"]
+    assert d["module"] == "QuantProof.Mini" and d["blocked_by"] == []
     assert c["verdict"] != "verified"
+    s = claims["squares_negative"]["formal"]
+    assert s["declarations"][0]["status"] == "blocked"
+    assert s["declarations"][0]["blocked_by"] == ["QuantProof.Mini"]
+    assert "one_plus_one" in s["declarations"][0]["message"]
+    assert s["status"] == "build-failed"  # blocked reads as build-failed at claim level
+    assert claims["squares_negative"]["verdict"] != "refuted"
 
 
 def test_stub_lake_sorry_in_axioms(mini_repo: Path, monkeypatch: pytest.MonkeyPatch, stub_lake_path: Path) -> None:
@@ -160,3 +170,186 @@ def test_namespace_after_a_noncomputable_section(tmp_path: Path) -> None:
     lean = lean.replace("end QuantProof", "end QuantProof\n\nend")
     idx = F.scan_lean(make_repo(tmp_path / "r", lean_mini=lean))
     assert "QuantProof.one_plus_one" in idx.decls
+
+
+# ------------------------------------------------------------------------------------------ per-module build
+# A repository of five modules: Base <- Uses <- Top, Other (independent), Mini (the conftest module), all imported by
+# the root. The stub fails, or slows down, the modules a test names.
+
+BASE = """import Mathlib
+
+namespace QuantProof
+
+/-- base -/
+theorem base_fact : (2 : ℝ) + 2 = 4 := by norm_num
+
+/-- a second declaration of the same module -/
+theorem base_other : (3 : ℝ) + 3 = 6 := by norm_num
+
+end QuantProof
+"""
+USES = "import QuantProof.Base\n\nnamespace QuantProof\n\ntheorem uses_fact : (2 : ℝ) + 2 = 4 := base_fact\n\nend QuantProof\n"
+TOP = "import QuantProof.Uses\n\nnamespace QuantProof\n\ntheorem top_fact : (2 : ℝ) + 2 = 4 := uses_fact\n\nend QuantProof\n"
+OTHER = "import Mathlib\n\nnamespace QuantProof\n\ntheorem other_fact : (1 : ℝ) < 2 := by norm_num\n\nend QuantProof\n"
+ALL = ["QuantProof.one_plus_one", "QuantProof.squares_nonneg", "QuantProof.base_fact", "QuantProof.base_other",
+       "QuantProof.uses_fact", "QuantProof.top_fact", "QuantProof.other_fact"]
+
+
+def multi_repo(root: Path) -> Path:
+    repo = make_repo(root)
+    lean = repo / "lean"
+    (lean / "QuantProof.lean").write_text("import QuantProof.Mini\nimport QuantProof.Top\nimport QuantProof.Other\n")
+    for name, text in (("Base", BASE), ("Uses", USES), ("Top", TOP), ("Other", OTHER)):
+        (lean / "QuantProof" / f"{name}.lean").write_text(text)
+    return repo
+
+
+def build_with(repo: Path, monkeypatch: pytest.MonkeyPatch, stub: Path, *, fail: dict | None = None,
+               slow: dict | None = None, **kw) -> tuple[F.LeanIndex, F.BuildResult, dict[str, F.DeclStatus]]:
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("STUB_LAKE_SCENARIO", "ok")
+    monkeypatch.setenv("STUB_LAKE_FAIL", json.dumps(fail or {}))
+    monkeypatch.setenv("STUB_LAKE_SLOW", json.dumps(slow or {}))
+    monkeypatch.setenv("STUB_LAKE_LOG", str(repo / "lake.log"))
+    build = F.run_lake(repo, ALL, lake=str(stub / "lake"), **kw)
+    idx = F.scan_lean(repo)
+    return idx, build, {n: F.decl_status(n, "asserts", idx, build, {}) for n in ALL}
+
+
+def test_build_order_follows_the_import_graph(tmp_path: Path) -> None:
+    from quantproof.evidence.lean_build import build_order
+
+    order = build_order(F.scan_lean(multi_repo(tmp_path / "r")))
+    assert set(order) == {"QuantProof", "QuantProof.Mini", "QuantProof.Base", "QuantProof.Uses", "QuantProof.Top",
+                          "QuantProof.Other"}
+    pos = {m: i for i, m in enumerate(order)}
+    assert pos["QuantProof.Base"] < pos["QuantProof.Uses"] < pos["QuantProof.Top"] < pos["QuantProof"]
+    assert order[-1] == "QuantProof"
+
+
+def test_every_module_builds_on_its_own_and_everything_is_proved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 stub_lake_path: Path) -> None:
+    repo = multi_repo(tmp_path / "r")
+    _, build, st = build_with(repo, monkeypatch, stub_lake_path)
+    assert build.ok and all(m.status == "built" for m in build.modules.values())
+    assert {s.status for s in st.values()} == {"proved"}
+    calls = (repo / "lake.log").read_text().splitlines()
+    assert "build +QuantProof.Base" in calls and "build +QuantProof" in calls  # a module target, not the library
+    assert st["QuantProof.uses_fact"].module == "QuantProof.Uses"
+
+
+def test_one_failing_module_among_several(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          stub_lake_path: Path) -> None:
+    repo = multi_repo(tmp_path / "r")
+    _, build, st = build_with(repo, monkeypatch, stub_lake_path,
+                              fail={"QuantProof.Other": {"line": 5, "col": 40, "text": "linarith failed"}})
+    assert not build.ok
+    assert build.modules["QuantProof.Other"].status == "failed"
+    assert st["QuantProof.other_fact"].status == "build-failed"
+    assert "linarith failed" in st["QuantProof.other_fact"].message
+    assert "Other.lean:5" in st["QuantProof.other_fact"].message
+    for n in ALL:
+        if n != "QuantProof.other_fact":
+            assert st[n].status == "proved", (n, st[n])
+    # only the root imports Other: it alone is blocked
+    assert build.modules["QuantProof"].status == "blocked"
+    assert build.modules["QuantProof"].blocked_by == ("QuantProof.Other",)
+
+
+def test_a_failure_in_an_imported_module_blocks_its_dependants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               stub_lake_path: Path) -> None:
+    repo = multi_repo(tmp_path / "r")
+    _, build, st = build_with(repo, monkeypatch, stub_lake_path,
+                              fail={"QuantProof.Base": {"line": 6, "col": 2, "text": "unknown identifier 'foo'",
+                                                        "style": "lean"}})
+    assert st["QuantProof.base_fact"].status == "build-failed"  # the error lies in its span
+    assert "unknown identifier" in st["QuantProof.base_fact"].message
+    assert st["QuantProof.base_other"].status == "blocked"  # same module, no error of its own
+    assert st["QuantProof.base_other"].blocked_by == ("QuantProof.Base",)
+    for n in ("QuantProof.uses_fact", "QuantProof.top_fact"):
+        assert st[n].status == "blocked" and st[n].blocked_by == ("QuantProof.Base",), st[n]  # the root failure
+    for n in ("QuantProof.one_plus_one", "QuantProof.squares_nonneg", "QuantProof.other_fact"):
+        assert st[n].status == "proved", st[n]  # the audit still ran for what built
+    calls = (repo / "lake.log").read_text().splitlines()
+    assert "build +QuantProof.Uses" not in calls and "build +QuantProof.Top" not in calls  # never attempted
+    audit = (repo / "build" / "axiom_audit" / "Audit.lean").read_text()
+    assert "import QuantProof.Base" not in audit and "QuantProof.uses_fact" not in audit
+    assert F.claim_formal_status([st["QuantProof.uses_fact"]]) == "build-failed"
+
+
+def test_a_timed_out_module_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        stub_lake_path: Path) -> None:
+    import time
+
+    repo = multi_repo(tmp_path / "r")
+    t0 = time.monotonic()
+    _, build, st = build_with(repo, monkeypatch, stub_lake_path, slow={"QuantProof.Other": 30},
+                              module_timeout_s=1.0)
+    assert time.monotonic() - t0 < 20  # the slow build was killed, not waited for
+    assert build.modules["QuantProof.Other"].status == "timed-out"
+    assert st["QuantProof.other_fact"].status == "build-failed" and "timed out" in st["QuantProof.other_fact"].message
+    assert st["QuantProof.base_fact"].status == "proved" and st["QuantProof.one_plus_one"].status == "proved"
+
+
+def test_a_spent_time_budget_leaves_the_rest_not_attempted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           stub_lake_path: Path) -> None:
+    repo = multi_repo(tmp_path / "r")
+    _, build, st = build_with(repo, monkeypatch, stub_lake_path, slow={"QuantProof.Mini": 30}, timeout_s=1.5)
+    assert list(build.modules)[0] == "QuantProof.Mini"  # built first (alphabetical among the root's imports)
+    assert build.modules["QuantProof.Mini"].status == "timed-out"
+    assert build.modules["QuantProof.Other"].status == "not-attempted"
+    assert build.modules["QuantProof.Base"].status == "not-attempted"
+    assert build.modules["QuantProof.Uses"].status == "blocked"
+    assert "budget" in st["QuantProof.other_fact"].message
+    for n, s in st.items():
+        assert s.status in ("build-failed", "blocked"), (n, s)  # nothing is claimed without a build
+
+
+def test_an_error_that_names_a_declaration_is_attributed_to_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               stub_lake_path: Path) -> None:
+    """A kernel error is reported at a position outside the declaration's text (here: line 3, the namespace) but
+    names the declaration; the error goes to that declaration, its neighbour is blocked."""
+    repo = multi_repo(tmp_path / "r")
+    _, build, st = build_with(repo, monkeypatch, stub_lake_path, fail={"QuantProof.Base": {
+        "line": 3, "col": 0, "text": "(kernel) declaration has metavariables 'QuantProof.base_other'"}})
+    errs = build.modules["QuantProof.Base"].errors
+    assert [e.decl for e in errs] == ["QuantProof.base_other"] and errs[0].module == "QuantProof.Base"
+    assert st["QuantProof.base_other"].status == "build-failed"
+    assert st["QuantProof.base_fact"].status == "blocked" and st["QuantProof.base_fact"].blocked_by == (
+        "QuantProof.Base",)
+
+
+def test_parse_messages_reads_both_formats_with_continuations(tmp_path: Path) -> None:
+    from quantproof.evidence.lean_build import parse_messages
+
+    repo = multi_repo(tmp_path / "r")
+    idx = F.scan_lean(repo)
+    text = ("✖ [3/7] Building QuantProof.Base\n"
+            "trace: .> LEAN_PATH=x lean ././././lean/QuantProof/Base.lean -R ./././lean\n"
+            "warning: ././././lean/QuantProof/Base.lean:9:8: unused variable `h`\n"
+            "error: ././././lean/QuantProof/Base.lean:6:45: unsolved goals\n"
+            "x : ℝ\n"
+            "⊢ 2 + 2 = 4\n"
+            f"{repo}/lean/QuantProof/Base.lean:9:2: error: linarith failed\n"
+            ".lake/packages/mathlib/Mathlib/X.lean:1:0: error: something upstream\n"
+            "error: Lean exited with code 1\n"
+            "Some required builds logged failures:\n- QuantProof.Base\nerror: build failed\n")
+    msgs = parse_messages(text, idx, repo, "QuantProof.Base")
+    assert [(m.severity, m.line, m.decl) for m in msgs] == [
+        ("warning", 9, "QuantProof.base_other"), ("error", 6, "QuantProof.base_fact"),
+        ("error", 9, "QuantProof.base_other"), ("error", 1, None)]
+    assert "⊢ 2 + 2 = 4" in msgs[1].text and "Lean exited" not in msgs[1].text
+    assert msgs[2].file == "lean/QuantProof/Base.lean"  # an absolute path inside the repository
+    assert msgs[3].module == "QuantProof.Base"  # a file outside lean/: the module being built
+
+
+def test_static_audit_finding_is_local_to_its_module_and_dependants(tmp_path: Path) -> None:
+    repo = multi_repo(tmp_path / "r")
+    (repo / "lean" / "QuantProof" / "Base.lean").write_text(BASE.replace("by norm_num\n\n/--", "by sorry\n\n/--"))
+    idx = F.scan_lean(repo)
+    assert [f.token for f in idx.findings] == ["sorry"]
+    assert F.decl_status("QuantProof.base_other", "asserts", idx, None, {}).status == "build-failed"
+    uses = F.decl_status("QuantProof.uses_fact", "asserts", idx, None, {})
+    assert uses.status == "blocked" and uses.blocked_by == ("QuantProof.Base",)
+    other = F.decl_status("QuantProof.other_fact", "asserts", idx, None, {})
+    assert other.status == "not-built" and "static audit failed" in other.message

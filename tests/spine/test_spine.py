@@ -98,13 +98,15 @@ def test_gate_flags_a_polarity_flip() -> None:
     assert not any(c.bad for c in compare(base, upgrade))
 
 
-def test_partial_run_is_marked_and_not_gated(mini_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_partial_run_is_marked_and_written_apart(mini_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert run_cli(mini_repo, "run", "--claims", "one_plus_one", "--skip-measurements", "--quiet") == 0
-    led = ledger_of(mini_repo)
+    assert not (mini_repo / "ledger" / "ledger.json").exists(), "a partial run never writes the committed ledger"
+    led = ledger_of(mini_repo, "build/partial")
     assert led["complete"] is False and [c["id"] for c in led["claims"]] == ["one_plus_one"]
-    p = str(mini_repo / "ledger" / "ledger.json")
-    assert run_cli(mini_repo, "gate", "--baseline", p, "--ledger", p) == 1
+    assert run_cli(mini_repo, "run", "--claims", "one_plus_one", "--skip-measurements", "--quiet",
+                   "--out", "ledger") == 0, "an explicit --out ledger still writes there"
+    assert ledger_of(mini_repo)["complete"] is False
 
 
 def test_broken_claims_file_is_rejected_with_file_and_line(mini_repo: Path,
@@ -168,7 +170,7 @@ def test_device_cuda_without_gpu_is_a_clear_error(mini_repo: Path, capsys: pytes
 def test_progress_bars_are_shown_when_asked(mini_repo: Path, capsys: pytest.CaptureFixture[str],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    assert run_cli(mini_repo, "run", "--progress", "--skip-tests") == 0
+    assert run_cli(mini_repo, "run", "--progress", "--skip-tests", "--out", "ledger") == 0
     err = capsys.readouterr().err
     assert "measurements" in err and "verdicts" in err
 
@@ -187,13 +189,55 @@ def test_env_report_variable_feeds_the_plugin(mini_repo: Path, tmp_path: Path) -
 
 
 def test_gate_open_statement_added_is_not_a_regression_but_a_proof_turned_sorry_is() -> None:
-    """Linking an open (sorry) Lean statement to a claim with no formal evidence is progress (unchecked -> open);
-    a proof that becomes sorry is a regression."""
+    """Linking an open (sorry) Lean statement to a claim with no formal evidence is no regression (its verdict change
+    unchecked -> open is still a finding to review); a proof that becomes sorry is a regression."""
     def led(formal: str, verdict: str) -> dict:
         return {"claims": [{"id": "c", "verdict": verdict, "formal": {"status": formal}}]}
 
     added = compare(led("none", "unchecked"), led("sorry", "open"))
-    assert added and not any(ch.bad for ch in added)
+    assert [(ch.what, ch.kind) for ch in added if ch.bad] == [("verdict", "REVIEW")]
+    assert not any(ch.kind == "REGRESSION" for ch in added)
     for before in ("not-built", "proved"):
         lost = compare(led(before, "supported"), led("sorry", "supported"))
         assert [ch.what for ch in lost if ch.bad] == ["formal status"]
+
+
+def _claim(verdict: str = "supported", **meas) -> dict:
+    row = {"name": "m", "output": "x", "role": "asserts", "expect": {"greater_than": 0.0}, "params": {"a": 1},
+           "controls": [{"label": "null", "should": "fail", "params": {"a": 0}, "output": None}],
+           "seed_values": [], "outcome": "consistent", **meas}
+    return {"claims": [{"id": "c", "verdict": verdict, "statement": "s", "formal": {"status": "none"},
+                        "tests": {"status": "none", "items": []}, "measurements": [row]}]}
+
+
+@pytest.mark.parametrize("old, new", [
+    ("not-reproduced", "refuted"), ("unchecked", "supported"), ("unsupported", "supported"),
+    ("supported", "verified"), ("open", "refuted")])
+def test_every_verdict_change_fails_the_gate_until_reviewed(old: str, new: str) -> None:
+    bad = [ch for ch in compare(_claim(old), _claim(new)) if ch.bad]
+    assert [(ch.what, ch.old, ch.new) for ch in bad] == [("verdict", old, new)]
+
+
+@pytest.mark.parametrize("old, new", [("supported", "unchecked"), ("supported", "refuted"),
+                                      ("not-reproduced", "supported")])
+def test_a_weaker_or_flipped_verdict_is_a_regression(old: str, new: str) -> None:
+    assert [ch.kind for ch in compare(_claim(old), _claim(new)) if ch.bad] == ["REGRESSION"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("expect", {"greater_than": -1.0}), ("role", "reproduces"), ("params", {"a": 2}),
+    ("controls", [{"label": "null", "should": "fail", "params": {"a": 5}, "output": None}]),
+    ("controls", []), ("seed_values", [{"name": "a", "quote": "q", "value": "2"}])])
+def test_a_changed_preregistered_link_fails_the_gate(field: str, value) -> None:
+    changes = [ch for ch in compare(_claim(), _claim(**{field: value})) if ch.bad]
+    assert len(changes) == 1 and changes[0].kind == "REVIEW" and "pre-registered" in changes[0].what
+
+
+def test_a_changed_statement_fails_the_gate() -> None:
+    new = _claim()
+    new["claims"][0]["statement"] = "s'"
+    assert [ch.what for ch in compare(_claim(), new) if ch.bad] == ["claim statement (pre-registered)"]
+
+
+def test_an_unchanged_ledger_passes() -> None:
+    assert not [ch for ch in compare(_claim(), _claim()) if ch.bad]

@@ -1,31 +1,43 @@
 """Capture transformer internals on real text, with an on-disk cache verified on read.
 
-Kinds (per model family):
+Kinds (architectures in :mod:`quantproof.capture.arch`):
 
-* causal LM (Llama-like, e.g. SmolLM2): ``k_post_rope`` (the K-cache as cached, after RoPE, read back from the
-  model's ``DynamicCache``), ``k_pre_rope`` (``k_proj`` output), ``q_pre_rope`` (``q_proj`` output),
-  ``q_post_rope`` (``q_pre_rope`` rotated with the model's own ``rotary_emb``/``apply_rotary_pos_emb``; the same
-  rotation applied to ``k_pre_rope`` is checked against the cache on the first, middle and last layer, listed in
-  ``meta["rope_check_layers"]``, and the max error recorded in ``meta``),
-  ``hidden`` (``n_layers + 1`` entries, what ``output_hidden_states`` returns: the input of the first decoder layer
-  (the embeddings), the output of every decoder layer but the last, and ``last_hidden_state``, the last layer's
-  output after the final norm; copied by hooks while the forward runs, equal to ``output_hidden_states`` bit for bit
-  (tested)).
-* encoder (BERT-like, e.g. MiniLM): ``keys`` / ``queries`` (``attention.self.key``/``query`` outputs, per head),
+* causal LM with RoPE (Llama/SmolLM2, Qwen2, Gemma-3, Gemma-4): ``k_post_rope`` (the K-cache as cached, after RoPE,
+  read back from the model's cache), ``k_pre_rope`` (the keys entering the rotation: ``k_proj``'s output, or
+  ``k_norm``'s for Gemma), ``q_pre_rope`` (likewise), ``q_post_rope`` (``q_pre_rope`` rotated with the model's own
+  rotary embedding of that layer's type; the same rotation applied to ``k_pre_rope`` is checked against the cache
+  on the first, middle and last layer, listed in ``meta["rope_check_layers"]``, and the max error recorded in
+  ``meta``), ``values`` (as cached), ``hidden`` (``n_layers + 1`` entries, what ``output_hidden_states`` returns:
+  the input of the first decoder layer (the embeddings), the output of every decoder layer but the last, and
+  ``last_hidden_state``, the last layer's output after the final norm; copied by hooks while the forward runs,
+  equal to ``output_hidden_states`` bit for bit (tested)).
+* causal LM without RoPE (GPT-2, GPT-Neo: learned positions): ``keys``, ``queries``, ``values`` (the projections,
+  which is what the cache holds: the hooked keys are checked against the cache on the same three layers) and
+  ``hidden``. RoPE kinds raise :class:`~quantproof.capture.arch.NotApplicable`.
+* encoder (BERT-like, e.g. MiniLM): ``keys`` / ``queries`` / ``values`` (``attention.self.*`` outputs, per head),
   ``hidden``.
 
 Arrays: per-head kinds are ``(n_layers, n_heads, n_tokens, head_dim)`` float32, so ``cap.head(kind, l, h)`` is the
-``(n_tokens, head_dim)`` matrix of one head; ``hidden`` is ``(n_layers + 1, n_tokens, hidden_size)``. Tokens of all
-documents are concatenated; ``doc_index[i]`` and ``positions[i]`` say where token ``i`` came from (position 0 is
-each sequence's first token: the attention sink).
+``(n_tokens, head_dim)`` matrix of one head; a model whose layers differ in head count or size (Gemma-4's sliding
+and full layers) gives a :class:`Ragged` stack of per-layer ``(n_heads_l, n_tokens, head_dim_l)`` arrays with the
+same indexing. ``hidden`` is ``(n_layers + 1, n_tokens, hidden_size)``. Tokens of all documents are concatenated;
+``doc_index[i]`` and ``positions[i]`` say where token ``i`` came from (position 0 is each sequence's first token:
+the attention sink).
 
 Each document is one sequence (batch 1, no padding), truncated to ``max_tokens``. Captures are cached under
-``ctx.cache_dir/capture/`` as one ``.npz`` per kind, keyed by the model files' sha256, the corpus files' sha256, the
-capture parameters and a hash of this package's capture code; a sidecar ``.sha256`` holds the npz's hash and is
-checked on every read (a mismatch, a truncated file or a different key means recompute).
+``ctx.cache_dir/capture/``, keyed by the model files' sha256, the corpus files' sha256, the capture parameters and a
+hash of the capture code: per kind one ``.npy`` per array (per layer when ragged), an ``.idx.npz`` with token
+indices and metadata, and a ``.sha256`` manifest (written last) with every file's hash, checked on every read (a
+mismatch, a truncated file or a different key means recompute).
 
-FFN weights: :func:`ffn_weights` returns the fp32 weight matrices of the MLP blocks (for SmolLM2 these are the
-dequantized Q4_1 weights: say so wherever they are used).
+Memory bound (a cache miss): the arrays are written, document by document, into memory-mapped ``.npy`` files in the
+cache folder (:func:`numpy.lib.format.open_memmap`), never held whole in RAM. Resident memory is the model, one
+document's forward pass (activations of ``max_tokens`` tokens) and one document's slice of every captured kind
+(Σ_kinds n_layers × n_heads × max_tokens × head_dim × 4 bytes); dirty pages of the files are the kernel's to write
+back. A read maps the files (``mmap_mode="r"``): a measurement pays memory for the slices it converts.
+
+FFN weights: :func:`ffn_weights` returns the fp32 weight matrices of the MLP blocks and, for a mixture of experts,
+of every expert (for SmolLM2 these are the dequantized Q4_1 weights: say so wherever they are used).
 """
 
 from __future__ import annotations
@@ -33,6 +45,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,18 +56,18 @@ import numpy as np
 from quantproof.capture import corpus as _corpus
 from quantproof.capture import models as _models
 
-CAUSAL_KINDS = ("k_post_rope", "k_pre_rope", "q_post_rope", "q_pre_rope", "hidden")
-ENCODER_KINDS = ("keys", "queries", "hidden")
-CAPTURE_FORMAT = 1
+CAUSAL_KINDS = ("k_post_rope", "k_pre_rope", "q_post_rope", "q_pre_rope", "hidden")   # RoPE models
+ROPE_MODEL_KINDS = CAUSAL_KINDS + ("values",)
+PLAIN_MODEL_KINDS = ("keys", "queries", "values", "hidden")                             # no RoPE (GPT-2, GPT-Neo)
+ENCODER_KINDS = ("keys", "queries", "values", "hidden")
+CAPTURE_FORMAT = 2
 
 
 def capture_code_hash() -> str:
-    """sha256 of the capture package's sources (models, corpus, hooks): a code change invalidates the cache."""
-    h = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for name in ("models.py", "corpus.py", "hooks.py"):
-        h.update(name.encode() + b"\0" + (here / name).read_bytes())
-    return h.hexdigest()
+    """sha256 of every source a capture runs (this module's import closure): a code change invalidates the cache."""
+    from ..codehash import code_hash_of
+
+    return code_hash_of(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,33 @@ class CaptureParams:
         return {"model": self.model, "split": self.split, "n_docs": self.n_docs, "max_tokens": self.max_tokens,
                 "sources": self.sources, "seed": self.seed, "heldout_fraction": self.heldout_fraction,
                 "dtype": self.dtype}
+
+
+class Ragged:
+    """Per-layer arrays of different shapes, indexed like one stacked array: ``r[l]``, ``r[l, h]``, ``r.shape[0]``."""
+
+    def __init__(self, layers: list[np.ndarray]):
+        self.layers = layers
+
+    def __getitem__(self, idx):
+        if isinstance(idx, tuple):
+            return self.layers[idx[0]][idx[1:]]
+        return self.layers[idx]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (len(self.layers),)
+
+    @property
+    def ndim(self) -> int:
+        return 1 + (self.layers[0].ndim if self.layers else 0)
+
+    @property
+    def dtype(self):
+        return self.layers[0].dtype
 
 
 @dataclass
@@ -103,9 +143,15 @@ class Capture:
     def n_layers(self, kind: str) -> int:
         return int(self.arrays[kind].shape[0])
 
-    def n_heads(self, kind: str) -> int:
+    def n_heads(self, kind: str, layer: int = 0) -> int:
+        """Heads of ``layer`` (all layers alike unless the kind is :class:`Ragged`)."""
         a = self.arrays[kind]
+        if isinstance(a, Ragged):
+            return int(a[layer].shape[0])
         return int(a.shape[1]) if a.ndim == 4 else 1
+
+    def head_dim(self, kind: str, layer: int = 0) -> int:
+        return int(self.arrays[kind][layer].shape[-1])
 
     def token_mask(self, drop_first: int = 0) -> np.ndarray:
         """Boolean mask of tokens at position >= drop_first (drop the attention-sink front tokens)."""
@@ -142,39 +188,75 @@ def _sha_file(p: Path) -> str:
     return h.hexdigest()
 
 
-def _read_cached(path: Path, key: str) -> dict[str, Any] | None:
-    side = path.with_suffix(".sha256")
-    if not path.is_file() or not side.is_file():
+def _entry_files(prefix: Path, n_ragged: int | None) -> list[Path]:
+    arrays = [Path(f"{prefix}.npy")] if n_ragged is None else [Path(f"{prefix}.L{i}.npy") for i in range(n_ragged)]
+    return arrays + [Path(f"{prefix}.idx.npz")]
+
+
+def _read_cached(prefix: Path, key: str) -> dict[str, Any] | None:
+    """An entry ``prefix.*`` whose manifest lists every file with its sha256 (all verified) and whose key matches;
+    arrays memory-mapped read-only."""
+    manifest = Path(f"{prefix}.sha256")
+    if not manifest.is_file():
         return None
     try:
-        if side.read_text().strip() != _sha_file(path):
+        listed = json.loads(manifest.read_text())
+        n_ragged = listed.pop("__ragged__", None)
+        files = _entry_files(prefix, n_ragged)
+        if sorted(listed) != sorted(f.name for f in files):
             return None
-        with np.load(path, allow_pickle=False) as z:
+        for f in files:
+            if not f.is_file() or listed[f.name] != _sha_file(f):
+                return None
+        with np.load(files[-1], allow_pickle=False) as z:
             meta = json.loads(str(z["__meta__"]))
             if meta.get("key") != key:
                 return None
-            return {"array": np.array(z["array"]), "doc_index": np.array(z["doc_index"]),
-                    "positions": np.array(z["positions"]), "meta": meta}
-    except (OSError, ValueError, KeyError, EOFError):
+            doc_index, positions = np.array(z["doc_index"]), np.array(z["positions"])
+        maps = [np.load(f, mmap_mode="r", allow_pickle=False) for f in files[:-1]]
+        array = maps[0] if n_ragged is None else Ragged(maps)
+        return {"array": array, "doc_index": doc_index, "positions": positions, "meta": meta}
+    except (OSError, ValueError, KeyError, EOFError, TypeError, AttributeError):
         return None
 
 
-def _write_cached(path: Path, key: str, array: np.ndarray, doc_index: np.ndarray, positions: np.ndarray,
+def _write_cached(prefix: Path, key: str, array, doc_index: np.ndarray, positions: np.ndarray,
                   meta: dict[str, Any]) -> None:
+    """Publish one kind's entry: arrays already memory-mapped in the cache folder are flushed and renamed into
+    place, others saved; the manifest goes last (an entry without it does not exist)."""
     meta = dict(meta, key=key)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+    parts = array.layers if isinstance(array, Ragged) else [array]
+    n_ragged = len(parts) if isinstance(array, Ragged) else None
+    files = _entry_files(prefix, n_ragged)
+    Path(f"{prefix}.sha256").unlink(missing_ok=True)
+    manifest: dict[str, Any] = {"__ragged__": n_ragged} if n_ragged is not None else {}
+    for a, dst in zip(parts, files[:-1]):
+        src = getattr(a, "filename", None)
+        if isinstance(a, np.memmap) and src and Path(src).parent.resolve() == dst.parent.resolve():
+            a.flush()
+            os.replace(src, dst)
+        else:
+            fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".tmp.npy")
+            os.close(fd)
+            try:
+                np.save(tmp, np.ascontiguousarray(a, dtype=np.float32))
+                os.replace(tmp, dst)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        manifest[dst.name] = _sha_file(dst)
+    fd, tmp = tempfile.mkstemp(dir=files[-1].parent, suffix=".tmp.npz")
     os.close(fd)
     try:
-        np.savez(tmp, array=array, doc_index=doc_index, positions=positions,
-                 __meta__=np.array(json.dumps(meta, sort_keys=True)))
-        digest = _sha_file(Path(tmp))
-        os.replace(tmp, path)
-        side_tmp = str(path.with_suffix(".sha256")) + ".tmp"
-        Path(side_tmp).write_text(digest + "\n")
-        os.replace(side_tmp, path.with_suffix(".sha256"))
+        np.savez(tmp, doc_index=doc_index, positions=positions, __meta__=np.array(json.dumps(meta, sort_keys=True)))
+        os.replace(tmp, files[-1])
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    manifest[files[-1].name] = _sha_file(files[-1])
+    side_tmp = f"{prefix}.sha256.tmp"
+    Path(side_tmp).write_text(json.dumps(manifest, sort_keys=True) + "\n")
+    os.replace(side_tmp, f"{prefix}.sha256")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -221,7 +303,7 @@ def _capture_locked(kinds: tuple[str, ...], params: CaptureParams, ctx, device, 
     for kind in kinds:
         key, _ = _key(model_sha, corp.sha256, params, kind)
         keys[kind] = key
-        got = _read_cached(cdir / f"{kind}-{key[:32]}.npz", key)
+        got = _read_cached(cdir / f"{kind}-{key[:32]}", key)
         if got is None:
             missing.append(kind)
             continue
@@ -234,37 +316,51 @@ def _capture_locked(kinds: tuple[str, ...], params: CaptureParams, ctx, device, 
             if kind in kinds or kind in extra:
                 continue
             key, _ = _key(model_sha, corp.sha256, params, kind)
-            if not (cdir / f"{kind}-{key[:32]}.npz").is_file():
+            if not (cdir / f"{kind}-{key[:32]}.sha256").is_file():
                 extra.append(kind)
                 keys[kind] = key
-        fresh, doc_index, positions, cmeta = _run_capture(missing + extra, params, docs, ctx, device)
-        meta.update(cmeta)
-        for kind in missing + extra:
-            _write_cached(cdir / f"{kind}-{keys[kind][:32]}.npz", keys[kind], fresh[kind], doc_index, positions,
-                          {"capture": cmeta, "params": params.to_json(), "kind": kind, "doc_ids": doc_ids})
-            if kind in missing:
-                out[kind] = fresh[kind]
+        work = Path(tempfile.mkdtemp(dir=cdir, prefix="streaming-"))   # memory-mapped outputs, same filesystem
+        try:
+            fresh, doc_index, positions, cmeta = _run_capture(missing + extra, params, docs, ctx, device, work)
+            meta.update(cmeta)
+            for kind in missing + extra:
+                prefix = cdir / f"{kind}-{keys[kind][:32]}"
+                _write_cached(prefix, keys[kind], fresh[kind], doc_index, positions,
+                              {"capture": cmeta, "params": params.to_json(), "kind": kind, "doc_ids": doc_ids})
+                if kind in missing:
+                    got = _read_cached(prefix, keys[kind])
+                    out[kind] = got["array"] if got is not None else fresh[kind]
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
         if ctx is not None:
             ctx.note(f"captured {', '.join(missing + extra)} of {params.model} on {len(docs)} {params.split} documents")
     cap = Capture(out, np.asarray(doc_index), np.asarray(positions), doc_ids, params, model_sha, corp.sha256, meta)
     if ctx is not None:
         for kind, a in out.items():
-            ctx.note_tensor(f"capture/{params.model}/{params.split}/{kind}", a)
+            if isinstance(a, Ragged):
+                for li, part in enumerate(a.layers):
+                    ctx.note_tensor(f"capture/{params.model}/{params.split}/{kind}/L{li}", part)
+            else:
+                ctx.note_tensor(f"capture/{params.model}/{params.split}/{kind}", a)
     return cap
 
 
-def _run_capture(kinds: list[str], params: CaptureParams, docs, ctx, device: str | None):
+def _run_capture(kinds: list[str], params: CaptureParams, docs, ctx, device: str | None, out_dir: Path | None = None):
+    from .arch import NotApplicable
+
     dev = device or getattr(ctx, "device", None) or "auto"
     model, tok, info = _models.load_model(params.model, device=dev, dtype=params.dtype, ctx=ctx)
-    if info.kind == "causal_lm":
-        bad = [k for k in kinds if k not in CAUSAL_KINDS]
+    try:
+        if info.kind == "causal_lm":
+            return _capture_causal(model, tok, info, kinds, docs, params.max_tokens, out_dir=out_dir)
+        bad = [k for k in kinds if k not in ENCODER_KINDS]
         if bad:
-            raise ValueError(f"kinds {bad} are not captured from a causal LM (known: {', '.join(CAUSAL_KINDS)})")
-        return _capture_causal(model, tok, info, kinds, docs, params.max_tokens)
-    bad = [k for k in kinds if k not in ENCODER_KINDS]
-    if bad:
-        raise ValueError(f"kinds {bad} are not captured from an encoder (known: {', '.join(ENCODER_KINDS)})")
-    return _capture_encoder(model, tok, info, kinds, docs, params.max_tokens)
+            raise NotApplicable(f"kinds {bad} are not captured from an encoder (known: {', '.join(ENCODER_KINDS)})")
+        return _capture_encoder(model, tok, info, kinds, docs, params.max_tokens, out_dir=out_dir)
+    except NotApplicable as exc:
+        from quantproof.evidence.measurement import MeasurementUnavailable
+
+        raise MeasurementUnavailable(f"not applicable to {info.name} ({info.arch}): {exc}") from exc
 
 
 def _tokenize(tok, text: str, max_tokens: int, device):
@@ -273,79 +369,139 @@ def _tokenize(tok, text: str, max_tokens: int, device):
 
 
 def rope_check_layers(n_layers: int) -> list[int]:
-    """Layers whose cached keys are checked against ``k_pre_rope`` rotated by the capture: first, middle, last.
+    """Layers whose cached keys are checked against the capture's own keys (rotated with the model's RoPE where it
+    has one): first, middle, last.
 
-    The rotary embedding is one module shared by all layers (``model.model.rotary_emb``), so a convention mismatch
-    shows on any layer; checking three keeps the check off the capture's critical path (all 30 layers of SmolLM2
-    cost ~2 % of a forward pass).
+    A convention mismatch or a misplaced hook shows on any layer; checking three keeps the check off the capture's
+    critical path (all 30 layers of SmolLM2 cost ~2 % of a forward pass).
     """
     return sorted({0, n_layers // 2, n_layers - 1}) if n_layers > 0 else []
 
 
 def _rotary_cos_sin(base, positions, head_dim: int, dtype):
-    """(cos, sin) of the model's own rotary embedding at ``positions`` ((1, T) int tensor)."""
+    """(cos, sin) of the model's own rotary embedding at ``positions`` ((1, T) int tensor); ``base`` has a
+    ``rotary_emb(x, positions)`` (a model body, or an :class:`quantproof.capture.arch._Rotary` of one layer type)."""
     import torch
 
     dummy = torch.zeros(1, positions.shape[-1], head_dim, device=positions.device, dtype=dtype)
     return base.rotary_emb(dummy, positions)
 
 
-def _capture_causal(model, tok, info, kinds, docs, max_tokens):
+class _Outputs:
+    """Preallocated float32 outputs: in RAM (``out_dir`` None) or memory-mapped ``.npy`` files in ``out_dir``.
+    ``dst[kind]`` is a torch view (``copy_`` converts dtype and device), ``arrays[kind]`` the numpy side."""
+
+    def __init__(self, out_dir: Path | None):
+        self.out_dir = out_dir
+        self.dst: dict[str, Any] = {}
+        self.arrays: dict[str, Any] = {}
+
+    def _one(self, name: str, shape: tuple[int, ...]):
+        import torch
+
+        if self.out_dir is None:
+            # Allocated by torch, returned as numpy views of the same memory. Not np.empty: numpy madvises large
+            # arrays for transparent huge pages, and faulting in fresh huge pages was measured at 2-4x the cost of
+            # 4 KiB pages for these 50-150 MB outputs on the 2-core CPU box.
+            t = torch.empty(shape, dtype=torch.float32)
+            return t, t.numpy()
+        a = np.lib.format.open_memmap(self.out_dir / f"{name}.npy", mode="w+", dtype=np.float32, shape=shape)
+        return torch.from_numpy(a), a
+
+    def add(self, kind: str, shapes: list[tuple[int, ...]] | tuple[int, ...]):
+        """One array (a shape) or one per layer (a list of shapes: a :class:`Ragged` stack)."""
+        if isinstance(shapes, tuple):
+            self.dst[kind], self.arrays[kind] = self._one(kind, shapes)
+            return
+        pairs = [self._one(f"{kind}.L{i}", sh) for i, sh in enumerate(shapes)]
+        self.dst[kind] = [p[0] for p in pairs]
+        self.arrays[kind] = Ragged([p[1] for p in pairs])
+
+    def layer(self, kind: str, li: int):
+        d = self.dst[kind]
+        return d[li] if isinstance(d, list) else d[li]
+
+
+def _capture_causal(model, tok, info, kinds, docs, max_tokens, out_dir: Path | None = None):
     """One forward pass per document; each requested kind is copied once into a preallocated float32 array.
 
-    Per-head kinds are written as ``(n_layers, n_heads, n_tokens, head_dim)`` slices, ``hidden`` as
+    Per-head kinds are written as ``(n_heads, n_tokens, head_dim)`` slices of each layer, ``hidden`` as
     ``(n_layers + 1, n_tokens, hidden_size)`` slices (``copy_`` into a tensor sharing the numpy array's memory: one
     copy, dtype conversion and device transfer included). ``hidden`` is copied from hooks on the decoder layers as
     the forward runs instead of asking for ``output_hidden_states``, which keeps every layer's output alive until
     the forward returns (measured +7-9 % of a forward at 512-2048 tokens, against ~0-1 % for the hooks). Kinds not
-    requested are neither hooked nor computed, except ``k_proj`` on the :func:`rope_check_layers`, which the RoPE
-    consistency check needs.
+    requested are neither hooked nor computed, except the keys of the :func:`rope_check_layers`, which the cache
+    consistency check needs. Where the hooks sit is the architecture's (:mod:`quantproof.capture.arch`).
     """
     import torch
 
-    try:
-        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
-    except ImportError:  # pragma: no cover - very old transformers
-        from transformers.modeling_rope_utils import apply_rotary_pos_emb  # type: ignore
-    base = model.model
-    cfg = info.config
-    L, H, KV, hd = cfg["n_layers"], cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"]
-    param = next(model.parameters())
-    dev, pdtype = param.device, param.dtype
+    from . import arch as A
+
+    ad = A.adapter(model)
+    base = ad.base
+    L = ad.n_layers()
     want = set(kinds)
-    check = rope_check_layers(L)
-    k_layers = set(range(L)) if "k_pre_rope" in want else set(check)   # layers whose k_proj output is grabbed
-    need_q = bool(want & {"q_pre_rope", "q_post_rope"})
-    need_rope = need_q or bool(check)
+    allowed = ROPE_MODEL_KINDS if ad.rope else PLAIN_MODEL_KINDS
+    bad = sorted(want - set(allowed))
+    if bad:
+        why = "it has no RoPE (learned absolute positions)" if not ad.rope else "use the RoPE kinds"
+        raise A.NotApplicable(f"{', '.join(bad)} not captured from {info.arch}: {why} (its kinds: "
+                              f"{', '.join(allowed)})")
+    per_head = want - {"hidden"}
+    if per_head and any(ad.shares_kv(li) for li in range(L)):
+        raise A.NotApplicable("layers that reuse another layer's keys and values (KV sharing) are not captured")
+    dims = [ad.dims(li) for li in range(L)]
+    uniform = len(set(dims)) == 1
+    dev = ad.embeddings_device()
+    check = rope_check_layers(L) if per_head or ad.rope else []
+    tags = {"k_post_rope": "k", "k_pre_rope": "k", "keys": "k", "q_pre_rope": "q", "q_post_rope": "q",
+            "queries": "q", "values": "v"}
+    sliding = any("sliding" in str(ad.layer_type(li)) for li in range(L))
+    grab_k = set(range(L)) if want & {"k_pre_rope", "keys"} or ("k_post_rope" in want and sliding) else set(check)
+    need_q = bool(want & {"q_pre_rope", "q_post_rope", "queries"})
+    need_v = "values" in want
 
     # tokenize first: the total token count sizes the output arrays
     ids = [_tokenize(tok, d.text, max_tokens, dev)["input_ids"] for d in docs]
     lengths = [int(x.shape[1]) for x in ids]
     n = sum(lengths)
-    heads = {"k_post_rope": KV, "k_pre_rope": KV, "q_pre_rope": H, "q_post_rope": H}
-    # Allocated by torch, returned as numpy views of the same memory: copy_ into ``dst`` fills ``arrays``. Not
-    # np.empty: numpy madvises large arrays for transparent huge pages, and faulting in fresh huge pages (kernel
-    # compaction) was measured at 2-4x the cost of 4 KiB pages for these 50-150 MB outputs on the 2-core CPU box.
-    dst: dict[str, torch.Tensor] = {}
+    outs = _Outputs(out_dir)
+    hidden_size = int(getattr(ad.cfg, "hidden_size", 0) or getattr(ad.cfg, "n_embd"))
     for k in kinds:
-        shape = (L + 1, n, cfg["hidden_size"]) if k == "hidden" else (L, heads[k], n, hd)
-        dst[k] = torch.empty(shape, dtype=torch.float32)
-    arrays = {k: t.numpy() for k, t in dst.items()}
+        if k == "hidden":
+            outs.add(k, (L + 1, n, hidden_size))
+            continue
+        heads = [d.n_heads if tags[k] == "q" else d.n_kv_heads for d in dims]
+        if uniform:
+            outs.add(k, (L, heads[0], n, dims[0].head_dim))
+        else:
+            outs.add(k, [(heads[li], n, dims[li].head_dim) for li in range(L)])
     doc_index = np.empty(n, dtype=np.int32)
     positions = np.empty(n, dtype=np.int32)
 
-    grabbed: dict[tuple[str, int], torch.Tensor] = {}
+    grabbed: dict[tuple[str, int], Any] = {}
     hooks = []
-    for li, layer in enumerate(base.layers):
-        att = layer.self_attn
-        if li in k_layers:
-            hooks.append(att.k_proj.register_forward_hook(
-                lambda m, i, o, li=li: grabbed.__setitem__(("k", li), o.detach())))
-        if need_q:
-            hooks.append(att.q_proj.register_forward_hook(
-                lambda m, i, o, li=li: grabbed.__setitem__(("q", li), o.detach())))
+
+    def grab(tags_wanted, li):
+        mods = ad.qkv_modules(li)
+        if "qkv" in mods:   # one fused projection (GPT-2's c_attn)
+            def fused(m, i, o, li=li):
+                for t in tags_wanted:
+                    grabbed[(t, li)] = o.detach()
+
+            hooks.append(mods["qkv"].register_forward_hook(fused))
+            return
+        for t in tags_wanted:
+            hooks.append(mods[t].register_forward_hook(
+                lambda m, i, o, li=li, t=t: grabbed.__setitem__((t, li), o.detach())))
+
+    for li in range(L):
+        tw = [t for t, on in (("k", li in grab_k), ("q", need_q), ("v", need_v)) if on]
+        if tw:
+            grab(tw, li)
+    layers = ad.layers()
     if "hidden" in want:
-        hid = dst["hidden"]
+        hid = outs.dst["hidden"]
         cur: dict[str, Any] = {"sl": slice(0, 0), "seen": set()}
 
         def first_input(m, args, kwargs):      # the first decoder layer's input: hidden state 0 (the embeddings)
@@ -358,11 +514,11 @@ def _capture_causal(model, tok, info, kinds, docs, max_tokens):
             hid[li + 1, cur["sl"]].copy_(h[0])
             cur["seen"].add(li + 1)
 
-        hooks.append(base.layers[0].register_forward_pre_hook(first_input, with_kwargs=True))
+        hooks.append(layers[0].register_forward_pre_hook(first_input, with_kwargs=True))
         for li in range(L - 1):   # the last layer's output is taken after the final norm (last_hidden_state)
-            hooks.append(base.layers[li].register_forward_hook(
-                lambda m, a, o, li=li: layer_output(m, a, o, li)))
-    rope_err = {li: 0.0 for li in check}
+            hooks.append(layers[li].register_forward_hook(lambda m, a, o, li=li: layer_output(m, a, o, li)))
+    cache_err = {li: 0.0 for li in check}
+    rotaries = {li: ad.rotary(li) for li in range(L)} if ad.rope else {}
     off = 0
     try:
         with torch.no_grad():
@@ -374,28 +530,46 @@ def _capture_causal(model, tok, info, kinds, docs, max_tokens):
                 out = base(input_ids=x, use_cache=True)
                 doc_index[sl] = di
                 positions[sl] = np.arange(T, dtype=np.int32)
-                if need_rope:
-                    cos, sin = _rotary_cos_sin(base, torch.arange(T, device=dev)[None], hd, pdtype)
+                pos = torch.arange(T, device=dev)[None]
+                cossin: dict[tuple[int, str | None], Any] = {}
                 cache = out.past_key_values
                 for li in range(L):
-                    if li in k_layers:
-                        k_pre = grabbed[("k", li)].view(1, T, KV, hd).transpose(1, 2)   # (1, KV, T, hd)
-                        if "k_pre_rope" in want:
-                            dst["k_pre_rope"][li, :, sl].copy_(k_pre[0])
-                    if "k_post_rope" in want or li in rope_err:
-                        k_cached = _cache_keys(cache, li)                             # (1, KV, T, hd)
-                        if "k_post_rope" in want:
-                            dst["k_post_rope"][li, :, sl].copy_(k_cached[0])
-                        if li in rope_err:
-                            k_rot, _ = apply_rotary_pos_emb(k_pre, k_pre, cos, sin)
-                            rope_err[li] = max(rope_err[li], float((k_rot - k_cached).abs().max()))
+                    hd = dims[li].head_dim
+                    cs = None
+                    if ad.rope and (li in grab_k or need_q or "k_post_rope" in want):
+                        ck = (hd, ad.layer_type(li))
+                        if ck not in cossin:
+                            cossin[ck] = _rotary_cos_sin(rotaries[li], pos, hd, torch.float32)
+                        cs = cossin[ck]
+                    if li in grab_k:
+                        k_pre = ad.split("k", grabbed[("k", li)], li, T)[None]              # (1, KV, T, hd)
+                        for kind in want & {"k_pre_rope", "keys"}:
+                            outs.layer(kind, li)[:, sl].copy_(k_pre[0])
+                    k_cached = None
+                    if "k_post_rope" in want or li in cache_err:
+                        k_cached = _cache_keys(cache, li)                                   # (1, KV, T', hd)
+                    if "k_post_rope" in want:
+                        if k_cached.shape[-2] == T:
+                            outs.layer("k_post_rope", li)[:, sl].copy_(k_cached[0])
+                        else:   # a sliding-window cache keeps only the last tokens: rotate the keys ourselves
+                            k_pre_l = ad.split("k", grabbed[("k", li)], li, T)[None]
+                            outs.layer("k_post_rope", li)[:, sl].copy_(
+                                A.rotate(k_pre_l.float(), *cs)[0])
+                    if li in cache_err:
+                        k_exp = A.rotate(k_pre.float(), *cs) if ad.rope else k_pre.float()
+                        Tc = k_cached.shape[-2]
+                        err = float((k_exp[..., T - Tc:, :] - k_cached.float()).abs().max()) if Tc else 0.0
+                        cache_err[li] = max(cache_err[li], err)
                     if need_q:
-                        q_pre = grabbed[("q", li)].view(1, T, H, hd).transpose(1, 2)     # (1, H, T, hd)
+                        q = ad.split("q", grabbed[("q", li)], li, T)[None]                  # (1, H, T, hd)
                         if "q_pre_rope" in want:
-                            dst["q_pre_rope"][li, :, sl].copy_(q_pre[0])
+                            outs.layer("q_pre_rope", li)[:, sl].copy_(q[0])
+                        if "queries" in want:
+                            outs.layer("queries", li)[:, sl].copy_(q[0])
                         if "q_post_rope" in want:
-                            q_rot, _ = apply_rotary_pos_emb(q_pre, q_pre, cos, sin)
-                            dst["q_post_rope"][li, :, sl].copy_(q_rot[0])
+                            outs.layer("q_post_rope", li)[:, sl].copy_(A.rotate(q.float(), *cs)[0])
+                    if need_v:
+                        outs.layer("values", li)[:, sl].copy_(ad.split("v", grabbed[("v", li)], li, T))
                 if "hidden" in want:
                     if cur["seen"] != set(range(L)):
                         raise RuntimeError(f"hidden-state hooks fired for {sorted(cur['seen'])}, expected each of "
@@ -403,21 +577,38 @@ def _capture_causal(model, tok, info, kinds, docs, max_tokens):
                     hid[L, sl].copy_(out.last_hidden_state[0])
                 del out, cache
                 off += T
+                if out_dir is not None and di % 8 == 7:
+                    for a in _flat(outs.arrays.values()):
+                        a.flush()
     finally:
         grabbed.clear()
         for h in hooks:
             h.remove()
-    max_rope_err = max(rope_err.values(), default=0.0)
-    meta = {"model": info.describe(), "model_sha256": info.sha256, "rope_check_max_abs_err": max_rope_err,
-            "rope_check_layers": check, "rope_check_abs_err_per_layer": {str(li): e for li, e in rope_err.items()},
+    max_err = max(cache_err.values(), default=0.0)
+    cfg = dict(info.config)
+    if not uniform:
+        cfg["per_layer"] = [{"n_heads": d.n_heads, "n_kv_heads": d.n_kv_heads, "head_dim": d.head_dim} for d in dims]
+    if ad.rope:
+        cfg["rope_per_layer"] = [ad.rope_spec(li) for li in range(L)]
+    meta = {"model": info.describe(), "model_sha256": info.sha256, "rope": ad.rope, "family": info.arch,
+            "rope_check_max_abs_err": max_err, "rope_check_layers": check,
+            "rope_check_abs_err_per_layer": {str(li): e for li, e in cache_err.items()},
             "bos_added": False, "max_tokens": max_tokens, "n_docs": len(docs),
-            "quantization": info.quantization, "config": info.config}
-    if max_rope_err > 1e-3:
-        worst = max(rope_err, key=rope_err.get)
-        raise RuntimeError(f"post-RoPE keys recomputed from k_proj differ from the cache by {max_rope_err:.2e} "
-                           f"(layer {worst}; checked layers {check}): the capture's RoPE convention does not match "
-                           "the model")
-    return arrays, doc_index, positions, meta
+            "quantization": info.quantization, "config": cfg}
+    tol = 1e-3 if next(model.parameters()).dtype == torch.float32 else 3e-2
+    if max_err > tol:
+        worst = max(cache_err, key=cache_err.get)
+        what = "post-RoPE keys recomputed from the pre-RoPE keys" if ad.rope else "hooked keys"
+        raise RuntimeError(f"{what} differ from the cache by {max_err:.2e} (layer {worst}; checked layers {check}): "
+                           "the capture's RoPE convention does not match the model" if ad.rope else
+                           f"{what} differ from the cache by {max_err:.2e} (layer {worst}; checked layers {check}): "
+                           "the capture's hooks do not sit where the model computes its keys")
+    return outs.arrays, doc_index, positions, meta
+
+
+def _flat(arrays):
+    for a in arrays:
+        yield from (a.layers if isinstance(a, Ragged) else [a])
 
 
 def _cache_keys(cache, layer: int):
@@ -429,69 +620,87 @@ def _cache_keys(cache, layer: int):
     return cache[layer][0]
 
 
-def _capture_encoder(model, tok, info, kinds, docs, max_tokens):
+def _capture_encoder(model, tok, info, kinds, docs, max_tokens, out_dir: Path | None = None):
+    """Encoder (BERT-like): the same preallocated outputs; hidden states from ``output_hidden_states``."""
     import torch
 
-    cfg = info.config
-    H, hd = cfg["n_heads"], cfg["head_dim"]
-    dev = next(model.parameters()).device
+    from . import arch as A
+
+    ad = A.adapter(model)
+    L = ad.n_layers()
+    d0 = ad.dims(0)
+    dev = ad.embeddings_device()
     want = set(kinds)
-    layers = model.encoder.layer
-    grabbed: dict[tuple[str, int], torch.Tensor] = {}
+    encs = [_tokenize(tok, d.text, max_tokens, dev) for d in docs]
+    lengths = [int(e["input_ids"].shape[1]) for e in encs]
+    n = sum(lengths)
+    outs = _Outputs(out_dir)
+    for k in kinds:
+        outs.add(k, (L + 1, n, int(model.config.hidden_size)) if k == "hidden" else (L, d0.n_heads, n, d0.head_dim))
+    grabbed: dict[tuple[str, int], Any] = {}
     hooks = []
-    for li, layer in enumerate(layers):
-        sa = layer.attention.self
-        if "keys" in want:
-            hooks.append(sa.key.register_forward_hook(lambda m, i, o, li=li: grabbed.__setitem__(("k", li), o)))
-        if "queries" in want:
-            hooks.append(sa.query.register_forward_hook(lambda m, i, o, li=li: grabbed.__setitem__(("q", li), o)))
-    store: dict[str, list] = {k: [] for k in kinds}
-    doc_index, positions = [], []
+    tag_of = {"keys": "k", "queries": "q", "values": "v"}
+    for li in range(L):
+        mods = ad.qkv_modules(li)
+        for k in want & set(tag_of):
+            t = tag_of[k]
+            hooks.append(mods[t].register_forward_hook(lambda m, i, o, li=li, t=t: grabbed.__setitem__((t, li), o)))
+    doc_index = np.empty(n, dtype=np.int32)
+    positions = np.empty(n, dtype=np.int32)
+    off = 0
     try:
         with torch.no_grad():
-            for di, d in enumerate(docs):
-                enc = _tokenize(tok, d.text, max_tokens, dev)
-                T = enc["input_ids"].shape[1]
+            for di, (enc, T) in enumerate(zip(encs, lengths)):
+                sl = slice(off, off + T)
                 grabbed.clear()
                 out = model(**enc, output_hidden_states="hidden" in want)
                 for k in kinds:
                     if k == "hidden":
-                        store[k].append(torch.stack([h[0] for h in out.hidden_states]).float().cpu().numpy())
+                        for li, h in enumerate(out.hidden_states):
+                            outs.dst[k][li, sl].copy_(h[0])
                     else:
-                        tag = "k" if k == "keys" else "q"
-                        per = [grabbed[(tag, li)][0].view(T, H, hd).transpose(0, 1) for li in range(len(layers))]
-                        store[k].append(torch.stack(per).float().cpu().numpy())
-                doc_index.append(np.full(T, di, dtype=np.int32))
-                positions.append(np.arange(T, dtype=np.int32))
+                        for li in range(L):
+                            outs.dst[k][li, :, sl].copy_(ad.split(tag_of[k], grabbed[(tag_of[k], li)], li, T))
+                doc_index[sl] = di
+                positions[sl] = np.arange(T, dtype=np.int32)
+                off += T
     finally:
         for h in hooks:
             h.remove()
-    arrays = {k: np.ascontiguousarray(np.concatenate(v, axis=-2)) for k, v in store.items()}
     meta = {"model": info.describe(), "model_sha256": info.sha256, "max_tokens": max_tokens, "n_docs": len(docs),
+            "rope": False, "family": info.arch,
             "special_tokens": "[CLS] ... [SEP] at positions 0 and T-1", "quantization": info.quantization,
             "config": info.config}
-    return arrays, np.concatenate(doc_index), np.concatenate(positions), meta
+    return outs.arrays, doc_index, positions, meta
 
 
 # --------------------------------------------------------------------------------------------------------------
 # weights
 
-def ffn_weights(model_name: str = "minilm", ctx=None, device: str = "cpu") -> dict[str, np.ndarray]:
-    """fp32 MLP weight matrices, ``{"L{layer}.{name}": (out_features, in_features)}``.
+def ffn_weights(model_name: str = "minilm", ctx=None, device: str = "cpu", layers: Iterable[int] | None = None,
+                experts: bool = False) -> dict[str, np.ndarray]:
+    """fp32 MLP weight matrices, ``{"L{layer}.{name}": (out_features, in_features)}``, of ``layers`` (all by default).
 
-    MiniLM: ``intermediate`` (1536×384) and ``output`` (384×1536). Llama-like: ``gate_proj``, ``up_proj``
+    MiniLM: ``intermediate`` (1536×384) and ``output`` (384×1536). Llama/Qwen2/Gemma: ``gate_proj``, ``up_proj``
     (intermediate×hidden) and ``down_proj`` (hidden×intermediate); for SmolLM2 these are dequantized Q4_1 values.
+    GPT-2 / GPT-Neo: ``c_fc`` (intermediate×hidden) and ``c_proj`` (hidden×intermediate; GPT-2's Conv1D weights
+    transposed). With ``experts`` (a mixture of experts, e.g. Gemma-4-26B-A4B): the experts' matrices instead, one
+    per expert, ``L{layer}.experts.{e}.gate_proj`` / ``.up_proj`` / ``.down_proj`` (for 128 experts of 704×2816 that
+    is 2.9 GB of fp32 per layer: choose the layers). Output matrices (their columns live in the hidden space) are
+    told by :func:`quantproof.capture.arch.is_output_matrix`.
     """
+    from . import arch as A
+
     model, _, info = _models.load_model(model_name, device=device, dtype="float32", ctx=ctx)
+    ad = A.adapter(model)
+    keep = range(ad.n_layers()) if layers is None else layers
     out: dict[str, np.ndarray] = {}
-    if info.kind == "encoder":
-        for li, layer in enumerate(model.encoder.layer):
-            out[f"L{li}.intermediate"] = layer.intermediate.dense.weight.detach().float().cpu().numpy()
-            out[f"L{li}.output"] = layer.output.dense.weight.detach().float().cpu().numpy()
-    else:
-        for li, layer in enumerate(model.model.layers):
-            for name in ("gate_proj", "up_proj", "down_proj"):
-                out[f"L{li}.{name}"] = getattr(layer.mlp, name).weight.detach().float().cpu().numpy()
+    for li in keep:
+        mats = ad.expert_weights(li) if experts else ad.mlp_weights(li)
+        if experts and not mats and li == (list(keep) or [0])[0]:
+            raise A.NotApplicable(f"{info.name} ({info.arch}) has no experts")
+        for name, w in mats.items():
+            out[f"L{li}.{name}"] = w.detach().float().cpu().numpy()
     if ctx is not None:
         for k, v in out.items():
             ctx.note_tensor(f"weights/{model_name}/{k}", v)
@@ -499,10 +708,20 @@ def ffn_weights(model_name: str = "minilm", ctx=None, device: str = "cpu") -> di
 
 
 def attention_weights(model_name: str = "smollm2", layer: int = 0, ctx=None, device: str = "cpu"):
-    """(W_q, W_k) of one layer as fp32 arrays (out_features, in_features), for gauge-invariance checks."""
+    """(W_q, W_k) of one layer as fp32 arrays (out_features, in_features), for gauge-invariance checks (models with
+    separate q/k projections)."""
+    from . import arch as A
+
     model, _, info = _models.load_model(model_name, device=device, dtype="float32", ctx=ctx)
-    if info.kind == "encoder":
-        sa = model.encoder.layer[layer].attention.self
-        return sa.query.weight.detach().cpu().numpy(), sa.key.weight.detach().cpu().numpy()
-    att = model.model.layers[layer].self_attn
-    return att.q_proj.weight.detach().cpu().numpy(), att.k_proj.weight.detach().cpu().numpy()
+    att = A.adapter(model).attn(A.adapter(model).layers()[layer])
+    q = getattr(att, "q_proj", None) or getattr(att, "query")
+    k = getattr(att, "k_proj", None) or getattr(att, "key")
+    return q.weight.detach().float().cpu().numpy(), k.weight.detach().float().cpu().numpy()
+
+
+def n_layers_of(model_name: str, ctx=None, device: str = "cpu") -> int:
+    """Decoder (encoder) layers of a model (loads it; loaded models are kept for the process)."""
+    from . import arch as A
+
+    model, _, _ = _models.load_model(model_name, device=device, dtype="float32", ctx=ctx)
+    return A.adapter(model).n_layers()

@@ -115,9 +115,41 @@ def _torch_dtype(dtype: str):
 
     table = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
              "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float64": torch.float64}
+    if dtype == "auto":
+        dtype = "float32"
     if dtype not in table:
         raise ValueError(f"unknown dtype {dtype!r} (known: {', '.join(table)})")
     return table[dtype]
+
+
+def resolve_dtype(dtype: str, device: str, directory: Path | None = None) -> str:
+    """``auto``: the dtype the checkpoint stores (config.json's ``torch_dtype`` / ``dtype``) on a GPU, float32 on the
+    CPU (half precision is slow there and buys nothing). Statistics are computed in float32/float64 whatever the
+    model runs in: captures are copied into float32 arrays."""
+    if dtype != "auto":
+        return dtype
+    if not device.startswith("cuda"):
+        return "float32"
+    stored = None
+    if directory is not None and (directory / "config.json").is_file():
+        import json
+
+        try:
+            cfg = json.loads((directory / "config.json").read_text())
+            text = cfg.get("text_config") if isinstance(cfg.get("text_config"), dict) else {}
+            stored = cfg.get("torch_dtype") or cfg.get("dtype") or text.get("torch_dtype") or text.get("dtype")
+        except (OSError, ValueError):
+            stored = None
+    return stored if stored in ("bfloat16", "float16", "float32") else "bfloat16"
+
+
+def placement_kwargs(device: str) -> dict[str, Any]:
+    """from_pretrained arguments that place the model: on a GPU accelerate's ``device_map="auto"`` (layers spread
+    over the GPUs, the rest offloaded to CPU memory when a model is bigger than the GPUs), else nothing (the model
+    is moved to ``device`` after loading)."""
+    if device.startswith("cuda"):
+        return {"device_map": "auto" if device == "cuda" else {"": device}}
+    return {}
 
 
 def _use(ctx, path: Path, label: str) -> str:
@@ -165,16 +197,25 @@ def _user_files(path: Path) -> dict[str, Path]:
     if not (path / "config.json").is_file():
         raise MeasurementUnavailable(f"{path} has no config.json")
     files = {p.name: p for p in st}
-    for extra in ("config.json", "tokenizer.json", "tokenizer.model", "vocab.txt"):
+    for extra in ("config.json", "tokenizer.json", "tokenizer.model", "vocab.txt", "vocab.json", "merges.txt"):
         if (path / extra).is_file():
             files[extra] = path / extra
     return files
 
 
+def _cfg_get(config, name: str, default=None):
+    """A config attribute, or None (also when transformers refuses a global read of a per-layer attribute)."""
+    try:
+        return getattr(config, name, default)
+    except Exception:  # noqa: BLE001 - e.g. AmbiguousGlobalPerLayerAttributeError (Gemma-4: per-layer head sizes)
+        return default
+
+
 def _config_summary(config) -> dict[str, Any]:
-    n_heads = getattr(config, "num_attention_heads", None)
-    hidden = getattr(config, "hidden_size", None)
-    head_dim = getattr(config, "head_dim", None) or (hidden // n_heads if hidden and n_heads else None)
+    getattr = _cfg_get  # noqa: A001 - every read below tolerates per-layer attributes
+    n_heads = getattr(config, "num_attention_heads") or getattr(config, "n_head") or getattr(config, "num_heads")
+    hidden = getattr(config, "hidden_size") or getattr(config, "n_embd")
+    head_dim = getattr(config, "head_dim") or (hidden // n_heads if hidden and n_heads else None)
     return {
         "n_layers": getattr(config, "num_hidden_layers", None),
         "n_heads": n_heads,
@@ -389,13 +430,17 @@ def _finish(model, tok, *, name: str, kind: str, dev: str, dtype: str, quantizat
     """Move a loaded model to its device, freeze it and describe it (file hashes, config) for provenance."""
     # Frozen parameters: forward passes on token ids build no autograd graph, without switching autograd off for
     # the whole process (that global switch broke unrelated gradient code running in the same process).
-    model.to(dev).eval().requires_grad_(False)
+    if getattr(model, "hf_device_map", None) is None:   # placed by accelerate's device map: leave it there
+        model.to(dev)
+    model.eval().requires_grad_(False)
+    from .arch import text_config
+
     info = ModelInfo(
         name=name, arch=str(getattr(model.config, "model_type", "?")), kind=kind,
         files={label: file_sha256(p) for label, p in files.items()},
         paths={label: str(p) for label, p in files.items()},
-        dtype=dtype, device=dev, quantization=quantization, notes=notes,
-        config=_config_summary(model.config),
+        dtype=str(next(model.parameters()).dtype).replace("torch.", ""), device=dev, quantization=quantization,
+        notes=notes, config=_config_summary(text_config(model)),
     )
     return model, tok, info
 
@@ -409,7 +454,7 @@ def _load_causal(directory: Path, gguf_file: str | None, name: str, device: str,
     from transformers.utils import logging as hf_logging
 
     dev = resolve_device(device)
-    tdt = _torch_dtype(dtype)
+    tdt = _torch_dtype(resolve_dtype(dtype, dev, directory if not gguf_file else None))
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     kw: dict[str, Any] = {"local_files_only": True}
@@ -417,6 +462,7 @@ def _load_causal(directory: Path, gguf_file: str | None, name: str, device: str,
         kw["gguf_file"] = gguf_file
     else:
         kw["use_safetensors"] = True
+    kw.update(placement_kwargs(dev))
     import contextlib
     import io
 
@@ -477,8 +523,9 @@ def _load_enc(directory: Path, name: str, device: str, dtype: str, quantization:
     _check_files(directory, None)
     try:
         tok = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
-        model = AutoModel.from_pretrained(str(directory), dtype=_torch_dtype(dtype), local_files_only=True,
-                                          use_safetensors=True, attn_implementation="eager")
+        model = AutoModel.from_pretrained(str(directory), dtype=_torch_dtype(resolve_dtype(dtype, dev, directory)),
+                                          local_files_only=True, use_safetensors=True, attn_implementation="eager",
+                                          **placement_kwargs(dev))
     except _reader_errors() as exc:
         raise MeasurementUnavailable(f"could not load {name} from {directory}: {type(exc).__name__}: {exc}") from exc
     return _finish(model, tok, name=name, kind="encoder", dev=dev, dtype=dtype, quantization=quantization,

@@ -23,16 +23,24 @@ from typing import Any
 import yaml
 
 from .model import (
+    ASSUMPTION_BY,
+    ASSUMPTION_KINDS,
     COMPARE_OPS,
+    CONTROL_SHOULD,
     EXPECT_KINDS,
     FORMAL_ROLES,
     KINDS,
-    ROLES,
+    MEASUREMENT_ROLES,
+    SCOPES,
+    TEST_ROLES,
+    Assumption,
     Claim,
     ClaimSet,
+    Control,
     Expectation,
     LeanLink,
     MeasurementLink,
+    SeedTable,
     TestLink,
     Where,
 )
@@ -45,10 +53,16 @@ DECL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_'!?]*(\.[A-Za-z_][A-Za-z0-9_'!?]*)*$
 SEED_RE = re.compile(r"^[A-Za-z0-9_.-]+\.txt$")
 
 TOP_FIELDS = {"schema", "claims"}
-CLAIM_FIELDS = {"id", "title", "source", "kind", "statement", "lean", "tests", "measurements", "related", "notes"}
+CLAIM_FIELDS = {"id", "title", "source", "kind", "statement", "lean", "tests", "measurements", "related", "notes",
+                "assumptions", "scope", "corrected", "premises"}
 SOURCE_FIELDS = {"seed", "quote"}
 LEAN_FIELDS = {"decl", "role"}
-MEAS_FIELDS = {"name", "params", "output", "role", "expect", "key"}
+TEST_FIELDS = {"test", "role"}
+MEAS_FIELDS = {"name", "params", "output", "role", "expect", "key", "control", "seed_values", "seed_table", "target"}
+ASSUMPTION_FIELDS = {"text", "by", "kind"}
+CONTROL_FIELDS = {"label", "should", "params", "output"}
+SEED_TABLE_FIELDS = {"rows", "columns", "seed"}
+PARAM_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -206,7 +220,10 @@ def load_claims(path: str | Path, *, display_name: str | None = None) -> ClaimSe
     return parse_claims(text, name, sha256=hashlib.sha256(raw).hexdigest())
 
 
-def parse_claims(text: str, name: str = "claims.yaml", sha256: str = "") -> ClaimSet:
+def compose_document(text: str, name: str) -> tuple[_Converter, _Node]:
+    """Parse one YAML document under this module's policy (safe composer; no tags beyond plain scalars, lists and
+    mappings; no anchors or aliases; size and depth limits; duplicate keys refused) into line-annotated nodes.
+    Raises :class:`ClaimsFileError`. Shared by every YAML file the project reads (claims.yaml, coverage.yaml)."""
     line_of = _Lines(text)
     conv = _Converter(name, line_of)
     if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
@@ -251,6 +268,11 @@ def parse_claims(text: str, name: str = "claims.yaml", sha256: str = "") -> Clai
         raise ClaimsFileError([SchemaError(name, 0, "(yaml)", "document nested too deeply")]) from None
     if conv.errors:
         raise ClaimsFileError(conv.errors)
+    return conv, root
+
+
+def parse_claims(text: str, name: str = "claims.yaml", sha256: str = "") -> ClaimSet:
+    conv, root = compose_document(text, name)
     claims = _build(conv, root)
     if conv.errors:
         raise ClaimsFileError(conv.errors)
@@ -296,9 +318,22 @@ def _build(conv: _Converter, root: _Node) -> list[Claim]:
         out.append(c)
     known = set(seen)
     for c in out:
-        for r in c.related:
-            if r not in known:
-                conv.err(c.where.line, f"{c.id}.related", f"unknown claim id {r!r}")
+        for fld in ("related", "premises"):
+            for r in getattr(c, fld):
+                if r not in known:
+                    conv.err(c.where.line, f"{c.id}.{fld}", f"unknown claim id {r!r}")
+    by_id = {c.id: c for c in out}
+    for c in out:  # premises must not loop back: a verdict cannot rest on itself
+        stack, seen_p = list(c.premises), set()
+        while stack:
+            p = stack.pop()
+            if p == c.id:
+                conv.err(c.where.line, f"{c.id}.premises", "premises loop back to this claim")
+                break
+            if p in seen_p or p not in by_id:
+                continue
+            seen_p.add(p)
+            stack.extend(by_id[p].premises)
     return out
 
 
@@ -364,23 +399,59 @@ def _claim(conv: _Converter, item: _Node) -> Claim | None:
     lean = _lean(conv, item, ctx)
     tests = _tests(conv, item, ctx)
     meas = _measurements(conv, item, ctx)
-    related: list[str] = []
-    rel = item.value.get("related")
-    if rel is not None:
-        if not isinstance(rel.value, list) or not all(isinstance(r.value, str) for r in rel.value):
-            conv.err(rel.line, f"{ctx}.related", "must be a list of claim ids")
-        else:
-            related = [r.value for r in rel.value]
+    related = _ids(conv, item, "related", ctx)
+    premises = _ids(conv, item, "premises", ctx)
     notes = ""
     if "notes" in item.value:
         notes = _str(conv, item, "notes", ctx) or ""
+    corrected = ""
+    if "corrected" in item.value:
+        corrected = _str(conv, item, "corrected", ctx) or ""
+    scope = None
+    if "scope" in item.value:
+        scope = _str(conv, item, "scope", ctx, max_len=40)
+        if scope is not None and scope not in SCOPES:
+            conv.err(item.value["scope"].line, f"{ctx}.scope", f"{scope!r} is not one of {', '.join(SCOPES)}")
+    assumptions = _assumptions(conv, item, ctx)
     if len(conv.errors) > n_before or cid is None:
         return None
     return Claim(
         id=cid, title=title or "", seed=seed or "", quote=quote or "", kind=kind_s or "",
         statement=statement or "", lean=tuple(lean), tests=tuple(tests), measurements=tuple(meas),
         related=tuple(related), notes=notes, where=Where(conv.file, item.line),
+        assumptions=tuple(assumptions), scope=scope, corrected=corrected, premises=tuple(premises),
     )
+
+
+def _ids(conv: _Converter, item: _Node, key: str, ctx: str) -> list[str]:
+    node = item.value.get(key)
+    if node is None:
+        return []
+    if not isinstance(node.value, list) or not all(isinstance(r.value, str) for r in node.value):
+        conv.err(node.line, f"{ctx}.{key}", "must be a list of claim ids")
+        return []
+    return [r.value for r in node.value]
+
+
+def _assumptions(conv: _Converter, item: _Node, ctx: str) -> list[Assumption]:
+    out = []
+    for i, n in enumerate(_list(conv, item, "assumptions", ctx)):
+        f = f"{ctx}.assumptions[{i}]"
+        if not isinstance(n.value, dict):
+            conv.err(n.line, f, "must be a mapping {text: ..., by: seed|ours, kind: hypothesis|convention}")
+            continue
+        before = len(conv.errors)
+        _unknown(conv, n, ASSUMPTION_FIELDS, f)
+        text = _str(conv, n, "text", f, max_len=2000)
+        by = _str(conv, n, "by", f, max_len=10)
+        kind = _str(conv, n, "kind", f, max_len=20)
+        if by is not None and by not in ASSUMPTION_BY:
+            conv.err(n.value["by"].line, f"{f}.by", f"{by!r} is not one of {', '.join(ASSUMPTION_BY)}")
+        if kind is not None and kind not in ASSUMPTION_KINDS:
+            conv.err(n.value["kind"].line, f"{f}.kind", f"{kind!r} is not one of {', '.join(ASSUMPTION_KINDS)}")
+        if len(conv.errors) == before and text and by and kind:
+            out.append(Assumption(text, by, kind, Where(conv.file, n.line)))
+    return out
 
 
 def _list(conv: _Converter, item: _Node, key: str, ctx: str) -> list[_Node]:
@@ -415,17 +486,29 @@ def _lean(conv: _Converter, item: _Node, ctx: str) -> list[LeanLink]:
 
 
 def _tests(conv: _Converter, item: _Node, ctx: str) -> list[TestLink]:
+    """Each entry is a test id (role ``asserts``) or ``{test: ID, role: ROLE}``."""
     out = []
     for i, n in enumerate(_list(conv, item, "tests", ctx)):
         f = f"{ctx}.tests[{i}]"
-        if not isinstance(n.value, str) or "::" not in n.value:
-            conv.err(n.line, f, "must be a test id like tests/path/test_x.py::test_name")
+        role = "asserts"
+        test_id = n.value
+        if isinstance(n.value, dict):
+            _unknown(conv, n, TEST_FIELDS, f)
+            test_id = _str(conv, n, "test", f, max_len=500)
+            role = _str(conv, n, "role", f, max_len=20) or "asserts"
+            if role not in TEST_ROLES:
+                conv.err(n.value["role"].line, f"{f}.role", f"{role!r} is not one of {', '.join(TEST_ROLES)}")
+                continue
+            if test_id is None:
+                continue
+        if not isinstance(test_id, str) or "::" not in test_id:
+            conv.err(n.line, f, "must be a test id like tests/path/test_x.py::test_name, or {test: ID, role: ROLE}")
             continue
-        path = n.value.split("::", 1)[0]
+        path = test_id.split("::", 1)[0]
         if path.startswith("/") or ".." in Path(path).parts:
             conv.err(n.line, f, "test paths must be relative to the repository (no absolute paths, no '..')")
             continue
-        out.append(TestLink(n.value, Where(conv.file, n.line)))
+        out.append(TestLink(test_id, Where(conv.file, n.line), role))
     return out
 
 
@@ -506,29 +589,25 @@ def _measurements(conv: _Converter, item: _Node, ctx: str) -> list[MeasurementLi
         name = _str(conv, n, "name", f, max_len=100)
         output = _str(conv, n, "output", f, required=False, max_len=100) or "value"
         role = _str(conv, n, "role", f, required=False) or "asserts"
-        if role not in ROLES:
-            conv.err(n.value["role"].line, f"{f}.role", f"{role!r} is not one of {', '.join(ROLES)}")
-        params: dict[str, Any] = {}
-        if "params" in n.value:
-            pn = n.value["params"]
-            if pn.value is None:
-                params = {}
-            elif not isinstance(pn.value, dict):
-                conv.err(pn.line, f"{f}.params", "must be a mapping of parameter names to values")
-            else:
-                params = _plain(pn)
-                for pname, pnode in pn.value.items():
-                    if not _all_finite(_plain(pnode)):  # NaN/Inf would make ledger.json invalid JSON
-                        conv.err(pnode.line, f"{f}.params.{pname}", "must not hold .nan or .inf")
+        if role not in MEASUREMENT_ROLES:
+            conv.err(n.value["role"].line, f"{f}.role", f"{role!r} is not one of {', '.join(MEASUREMENT_ROLES)}")
+        params = _params(conv, n, f)
+        controls = _controls(conv, n, f)
+        seed_values, seed_values_from = _seed_values(conv, n, f)
+        seed_table = _seed_table(conv, n, f)
         expect = None
         if "expect" in n.value:
             expect = _expect(conv, n.value["expect"], f"{f}.expect")
         key = None
         if "key" in n.value:
             key = _str(conv, n, "key", f, max_len=100)
+        target, target_params = _target(conv, n, f)
         if len(conv.errors) > before or name is None:
             continue
-        out.append(MeasurementLink(name, params, output, role, expect, key, Where(conv.file, n.line)))
+        out.append(MeasurementLink(name, params, output, role, expect, key, Where(conv.file, n.line),
+                                   controls=tuple(controls), seed_values=seed_values, seed_table=seed_table,
+                                   seed_values_from=seed_values_from, target=target,
+                                   target_params=target_params))
     keys = [m.key for m in out if m.key]
     for m in out:
         if m.expect and m.expect.kind == "compare" and m.expect.compare_with not in keys:
@@ -536,3 +615,125 @@ def _measurements(conv: _Converter, item: _Node, ctx: str) -> list[MeasurementLi
     if len(keys) != len(set(keys)):
         conv.err(item.line, f"{ctx}.measurements", "measurement keys must be unique within a claim")
     return out
+
+
+def _target(conv: _Converter, n: _Node, f: str) -> tuple[str | None, dict[str, Any]]:
+    """``target: NAME`` or ``target: {name: NAME, params: {...}}`` (parameters used when the target runs)."""
+    node = n.value.get("target")
+    if node is None:
+        return None, {}
+    if isinstance(node.value, str):
+        return _str(conv, n, "target", f, max_len=60), {}
+    if not isinstance(node.value, dict):
+        conv.err(node.line, f"{f}.target", "must be a model name or {name: NAME, params: {...}}")
+        return None, {}
+    _unknown(conv, node, {"name", "params"}, f"{f}.target")
+    return _str(conv, node, "name", f"{f}.target", max_len=60), _params(conv, node, f"{f}.target")
+
+
+def _params(conv: _Converter, parent: _Node, f: str) -> dict[str, Any]:
+    if "params" not in parent.value:
+        return {}
+    pn = parent.value["params"]
+    if pn.value is None:
+        return {}
+    if not isinstance(pn.value, dict):
+        conv.err(pn.line, f"{f}.params", "must be a mapping of parameter names to values")
+        return {}
+    for pname, pnode in pn.value.items():
+        if not _all_finite(_plain(pnode)):  # NaN/Inf would make ledger.json invalid JSON
+            conv.err(pnode.line, f"{f}.params.{pname}", "must not hold .nan or .inf")
+    return _plain(pn)
+
+
+def _controls(conv: _Converter, n: _Node, f: str) -> list[Control]:
+    """``control:`` one mapping or a list of them: {label, should: fail|hold, params: {...}, output: NAME}."""
+    node = n.value.get("control")
+    if node is None:
+        return []
+    items = node.value if isinstance(node.value, list) else [node]
+    out = []
+    for i, c in enumerate(items):
+        cf = f"{f}.control" + (f"[{i}]" if isinstance(node.value, list) else "")
+        if not isinstance(c.value, dict):
+            conv.err(c.line, cf, "must be a mapping {label: ..., should: fail|hold, params: {...}, output: NAME}")
+            continue
+        before = len(conv.errors)
+        _unknown(conv, c, CONTROL_FIELDS, cf)
+        label = _str(conv, c, "label", cf, max_len=300)
+        should = _str(conv, c, "should", cf, required=False, max_len=10) or "fail"
+        if should not in CONTROL_SHOULD:
+            conv.err(c.value["should"].line, f"{cf}.should", f"{should!r} is not one of {', '.join(CONTROL_SHOULD)}")
+        params = _params(conv, c, cf)
+        output = _str(conv, c, "output", cf, required=False, max_len=100)
+        if "params" not in c.value and "output" not in c.value:
+            conv.err(c.line, cf, "needs params (the measurement re-run on the control input) or output (a control "
+                                 "computed in the same run), or both")
+        if len(conv.errors) == before and label:
+            out.append(Control(label, should, params, output, Where(conv.file, c.line)))
+    return out
+
+
+def _seed_values(conv: _Converter, n: _Node, f: str) -> tuple[dict[str, str], dict[str, str]]:
+    """{name: fragment} (the claim's seed) or {name: {seed: FILE, quote: fragment}} (another seed)."""
+    node = n.value.get("seed_values")
+    if node is None:
+        return {}, {}
+    if not isinstance(node.value, dict) or not node.value:
+        conv.err(node.line, f"{f}.seed_values", "must be a mapping {name: verbatim fragment of the seed}")
+        return {}, {}
+    out: dict[str, str] = {}
+    other: dict[str, str] = {}
+    for key, v in node.value.items():
+        vf = f"{f}.seed_values.{key}"
+        if not PARAM_RE.match(key):
+            conv.err(v.line, vf, "names must be identifiers")
+        elif isinstance(v.value, dict):
+            _unknown(conv, v, {"seed", "quote"}, vf)
+            seed, quote = _str(conv, v, "seed", vf, max_len=200), _str(conv, v, "quote", vf)
+            if seed is not None and not SEED_RE.match(seed):
+                conv.err(v.value["seed"].line, f"{vf}.seed", "must be a plain file name like 000_xxx.txt (no paths)")
+            elif seed and quote:
+                out[key], other[key] = quote, seed
+        elif not isinstance(v.value, str) or not v.value.strip():
+            conv.err(v.line, vf, "must be a verbatim fragment of the seed (a string), or {seed: FILE, quote: ...}")
+        else:
+            out[key] = v.value
+    return out, other
+
+
+def _seed_table(conv: _Converter, n: _Node, f: str) -> SeedTable | None:
+    node = n.value.get("seed_table")
+    if node is None:
+        return None
+    tf = f"{f}.seed_table"
+    if not isinstance(node.value, dict):
+        conv.err(node.line, tf, "must be a mapping {rows: [verbatim table rows], columns: {param: column number}}")
+        return None
+    before = len(conv.errors)
+    _unknown(conv, node, SEED_TABLE_FIELDS, tf)
+    rows_n, cols_n = node.value.get("rows"), node.value.get("columns")
+    other_seed = _str(conv, node, "seed", tf, required=False, max_len=200)
+    if other_seed is not None and not SEED_RE.match(other_seed):
+        conv.err(node.value["seed"].line, f"{tf}.seed", "must be a plain file name like 000_xxx.txt (no paths)")
+    rows: list[str] = []
+    if rows_n is None or not isinstance(rows_n.value, list) or not rows_n.value:
+        conv.err(node.line, f"{tf}.rows", "must be a non-empty list of table rows quoted verbatim from the seed")
+    else:
+        for r in rows_n.value:
+            if not isinstance(r.value, str) or not r.value.strip():
+                conv.err(r.line, f"{tf}.rows", "each row must be a string quoted verbatim from the seed")
+            else:
+                rows.append(r.value)
+    cols: dict[str, int] = {}
+    if cols_n is None or not isinstance(cols_n.value, dict) or not cols_n.value:
+        conv.err(node.line, f"{tf}.columns", "must be a mapping {parameter: 1-based column number}")
+    else:
+        for key, v in cols_n.value.items():
+            if type(v.value) is not int or v.value < 1:
+                conv.err(v.line, f"{tf}.columns.{key}", "must be a column number ≥ 1")
+            else:
+                cols[key] = v.value
+    if len(conv.errors) > before:
+        return None
+    return SeedTable(tuple(rows), cols, Where(conv.file, node.line), seed=other_seed)

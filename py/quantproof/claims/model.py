@@ -6,10 +6,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("theorem", "asymptotic", "arithmetic", "empirical", "definitional", "conjecture")
-ROLES = ("asserts", "refutes", "corrects", "vacuous", "reproduces")
-# "lemma": a supporting result (a Lean lemma, a test of a helper fact) shown beside the claim, never decisive alone.
+# What a piece of evidence establishes (docs/REFEREE.md):
+#   asserts     the claim as stated (our precise reading)
+#   refutes     the negation of the claim: a counterexample, or an effect shown absent where the claim says present
+#   corrects    a corrected statement (the claim's `corrected` text)
+#   vacuous     that the claim holds only trivially
+#   reproduces  (measurements) the seed's figure in its setting, on the model that ran
+#   lemma       a supporting result (a Lean lemma, a test of a helper fact): shown, never decisive alone
+#   control     (measurements) a baseline or null model another link compares with: shown, never evidence itself
+DECISIVE_ROLES = ("asserts", "refutes", "corrects", "vacuous", "reproduces")
+ROLES = DECISIVE_ROLES + ("lemma", "control")
 FORMAL_ROLES = ("asserts", "refutes", "corrects", "vacuous", "lemma")
 TEST_ROLES = FORMAL_ROLES
+MEASUREMENT_ROLES = ROLES
+SCOPES = ("universal", "seed-setting")
+ASSUMPTION_BY = ("seed", "ours")
+ASSUMPTION_KINDS = ("hypothesis", "convention")
+CONTROL_SHOULD = ("fail", "hold")
 EXPECT_KINDS = ("value", "band", "at_least", "at_most", "greater_than", "less_than", "compare")
 COMPARE_OPS = ("gt", "ge", "lt", "le")
 
@@ -36,6 +49,56 @@ class LeanLink:
 class TestLink:
     test_id: str
     where: Where
+    role: str = "asserts"
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A hypothesis or convention the claim's precise reading rests on, and whose it is.
+
+    ``by: ours`` with ``kind: hypothesis`` is a hypothesis the project added to the seed's words: a claim that holds
+    only under it is ``conditional``, never plain ``supported`` (ledger/verdict.py)."""
+
+    text: str
+    by: str  # seed | ours
+    kind: str  # hypothesis | convention
+    where: Where = field(default=Where("claims.yaml", 0))
+
+    @property
+    def added_hypothesis(self) -> bool:
+        return self.by == "ours" and self.kind == "hypothesis"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "by": self.by, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class Control:
+    """The same measurement on an input where the link's expectation should come out the other way.
+
+    ``should: fail`` (a null: Gaussian or permuted data, an untrained model, a random rotation): needed before a link
+    that *holds* counts. ``should: hold`` (the effect planted by construction): needed before a link that *fails*
+    counts. A control is either the measurement re-run with ``params`` overriding the link's, or another ``output``
+    of the same run (a null computed alongside), or both."""
+
+    label: str
+    should: str  # fail | hold
+    params: dict[str, Any]
+    output: str | None
+    where: Where = field(default=Where("claims.yaml", 0))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "should": self.should, "params": self.params, "output": self.output}
+
+
+@dataclass(frozen=True)
+class SeedTable:
+    """Rows quoted verbatim from the seed (one table row per line) and which 1-based column feeds which parameter."""
+
+    rows: tuple[str, ...]
+    columns: dict[str, int]
+    where: Where = field(default=Where("claims.yaml", 0))
+    seed: str | None = None  # another seed the rows are quoted from (default: the claim's own)
 
 
 @dataclass(frozen=True)
@@ -68,6 +131,17 @@ class MeasurementLink:
     expect: Expectation | None
     key: str | None
     where: Where
+    controls: tuple[Control, ...] = ()
+    # seed figures bound to parameters: {name: verbatim fragment of the seed holding one number, or marking it
+    # as {{number}}}; substituted into an `arith` expression, or passed as a float parameter
+    seed_values: dict[str, str] = field(default_factory=dict)
+    seed_table: SeedTable | None = None
+    # names of seed_values quoted from another seed than the claim's own (a restatement quoting its source): name -> file
+    seed_values_from: dict[str, str] = field(default_factory=dict)
+    # the model the seed measured (quantproof.capture.targets), when its seed names one; ``params`` runs the
+    # substitute, ``target_params`` override them when the target is bound to a checkpoint (``--model``)
+    target: str | None = None
+    target_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,6 +158,14 @@ class Claim:
     related: tuple[str, ...] = ()
     notes: str = ""
     where: Where = field(default=Where("claims.yaml", 0))
+    assumptions: tuple[Assumption, ...] = ()
+    scope: str | None = None  # empirical claims: universal | seed-setting
+    corrected: str = ""  # the corrected statement, when a `corrects` link exists
+    premises: tuple[str, ...] = ()  # claims this one's argument rests on (a refuted premise leaves it unsupported)
+
+    @property
+    def added_hypotheses(self) -> tuple[Assumption, ...]:
+        return tuple(a for a in self.assumptions if a.added_hypothesis)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,15 @@ Policy (what "proved" means here):
 3. Each claim-linked declaration's statement text is extracted verbatim (docstring and proof excluded). If
    ``lean/statements.lock.json`` pins a statement's hash, a changed statement is an error (a proof of a weakened
    statement must not inherit the old claim's status); re-pinning is a reviewed step (``quantproof lean-lock``).
-4. ``proved`` requires all of: the static audit passed, ``lake build`` succeeded, and ``#print axioms`` lists only
+4. ``proved`` requires all of: the static audit passed for the declaration's module and everything it imports, that
+   module built (``lake build +Module``, see :mod:`quantproof.evidence.lean_build`), and ``#print axioms`` lists only
    ``propext``, ``Classical.choice``, ``Quot.sound``. ``sorryAx`` gives ``sorry``; any other axiom gives
    ``axioms-rejected``. Without ``lake`` the status is ``not-built``: the proof was not kernel-checked.
+5. A failure stays local. A declaration with an error of its own (the error's position lies in its source span, or the
+   error names it) is ``build-failed``; a declaration whose module failed elsewhere, or which imports a module that
+   failed, timed out or was rejected by the static audit, is ``blocked`` and ``blocked_by`` names the failed module(s);
+   declarations of every other module are judged on their own build and axiom audit. At claim level ``blocked``
+   counts as ``build-failed`` (the claim's formal evidence did not build, here or upstream).
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,8 +42,10 @@ ESCAPE_TOKENS = ("sorry", "admit", "sorryAx", "native_decide", "unsafe", "implem
 DECL_KEYWORDS = ("theorem", "lemma", "def", "abbrev", "instance", "structure", "inductive", "class", "axiom",
                  "opaque", "example")
 MODIFIERS = ("private", "protected", "noncomputable", "partial", "nonrec", "unsafe", "scoped", "local")
-FORMAL_STATUSES = ("proved", "refuted", "sorry", "axioms-rejected", "build-failed", "statement-changed", "missing",
-                   "not-built", "none")
+FORMAL_STATUSES = ("proved", "refuted", "sorry", "axioms-rejected", "build-failed", "blocked", "statement-changed",
+                   "missing", "not-built", "none")
+# Per-module outcome of the per-module build (quantproof.evidence.lean_build).
+MODULE_STATUSES = ("built", "failed", "timed-out", "blocked", "not-attempted")
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class LeanDecl:
     statement: str
     has_sorry: bool
     in_default_target: bool
+    end_line: int = 0  # last line of the declaration's source span (before the next declaration)
 
 
 @dataclass(frozen=True)
@@ -70,10 +78,41 @@ class LeanIndex:
     findings: list[AuditFinding] = field(default_factory=list)
     default_modules: set[str] = field(default_factory=set)
     all_modules: set[str] = field(default_factory=set)
+    imports: dict[str, tuple[str, ...]] = field(default_factory=dict)  # module -> its imports inside lean/
+    files: dict[str, str] = field(default_factory=dict)  # module -> repo-relative path
 
     @property
     def audit_ok(self) -> bool:
         return not self.findings
+
+    def module_of_file(self, rel: str) -> str | None:
+        for m, f in self.files.items():
+            if f == rel:
+                return m
+        return None
+
+    def import_closure(self, module: str) -> set[str]:
+        """Every project module ``module`` imports, directly or not (itself excluded)."""
+        seen: set[str] = set()
+        todo = list(self.imports.get(module, ()))
+        while todo:
+            m = todo.pop()
+            if m not in seen:
+                seen.add(m)
+                todo.extend(self.imports.get(m, ()))
+        seen.discard(module)
+        return seen
+
+    def audit_failed_modules(self) -> set[str]:
+        """Modules with a static-audit finding."""
+        return {m for m in (self.module_of_file(f.file) for f in self.findings) if m}
+
+    def decl_at(self, module: str, line: int) -> LeanDecl | None:
+        """The declaration of ``module`` whose source span contains ``line``."""
+        for d in self.decls.values():
+            if d.module == module and d.line <= line <= max(d.line, d.end_line):
+                return d
+        return None
 
 
 @dataclass(frozen=True)
@@ -86,6 +125,43 @@ class DeclStatus:
     statement: str | None
     axioms: list[str] | None
     message: str | None
+    module: str | None = None
+    blocked_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LeanMessage:
+    """One message of a Lean build, attributed to a project module and, where possible, to a declaration."""
+
+    severity: str  # error | warning | info
+    text: str
+    file: str | None = None  # repo-relative path when the message names a file
+    line: int | None = None
+    col: int | None = None
+    module: str | None = None
+    decl: str | None = None  # fully qualified name of the declaration the message is attributed to
+
+    def short(self, limit: int = 300) -> str:
+        where = f"{self.file}:{self.line}: " if self.file and self.line else ""
+        return " ".join(f"{where}{self.text}".split())[:limit]
+
+
+@dataclass
+class ModuleBuild:
+    """What happened to one module of the default target."""
+
+    module: str
+    status: str  # one of MODULE_STATUSES
+    seconds: float = 0.0
+    errors: list[LeanMessage] = field(default_factory=list)
+    blocked_by: tuple[str, ...] = ()
+    output: str = ""  # tail of lake's output for this module
+
+    def first_error(self) -> str:
+        if self.errors:
+            return self.errors[0].short()
+        lines = [ln for ln in self.output.strip().splitlines() if ln.strip()]
+        return (lines[-1] if lines else f"{self.module}: {self.status}")[:300]
 
 
 @dataclass
@@ -96,6 +172,7 @@ class BuildResult:
     toolchain: str | None = None
     axioms: dict[str, list[str]] = field(default_factory=dict)
     axiom_errors: dict[str, str] = field(default_factory=dict)
+    modules: dict[str, ModuleBuild] = field(default_factory=dict)  # per-module outcome, in build order
 
 
 # --------------------------------------------------------------------------------------------- static audit
@@ -165,7 +242,9 @@ def scan_lean(repo: Path) -> LeanIndex:
         return idx
     files = {module_of(p, lean_dir): p for p in sorted(lean_dir.rglob("*.lean"))}
     idx.all_modules = set(files)
+    idx.files = {m: str(p.relative_to(repo)) for m, p in files.items()}
     codes = {m: blank_comments(p.read_text(encoding="utf-8", errors="replace")) for m, p in files.items()}
+    idx.imports = {m: tuple(i for i in _imports(code) if i in files) for m, code in codes.items()}
     # import closure of the root module = the default target
     todo = [ROOT_MODULE] if ROOT_MODULE in files else []
     while todo:
@@ -250,7 +329,8 @@ def _declarations(mod: str, rel: str, src: str, code: str, default: bool) -> lis
         else:
             fq = ".".join(_namespace_at(code, start) + [name])
         has_sorry = bool(_SORRY_RE.search(body))
-        out.append(LeanDecl(fq, kw, mod, rel, _line_of(code, m.start(1)), statement, has_sorry, default))
+        end_line = _line_of(code, max(m.start(1), len(code[:end_decl].rstrip()) - 1))
+        out.append(LeanDecl(fq, kw, mod, rel, _line_of(code, m.start(1)), statement, has_sorry, default, end_line))
     return out
 
 
@@ -325,42 +405,13 @@ def parse_axiom_output(text: str) -> tuple[dict[str, list[str]], dict[str, str]]
     return axioms, errors
 
 
-def run_lake(repo: Path, decls: list[str], *, timeout_s: float = 7200.0, lake: str | None = None) -> BuildResult:
-    """``lake build`` then ``#print axioms`` for each linked declaration; argument lists only, never a shell."""
-    lake = lake or lake_available()
-    if not lake:
-        return BuildResult(ran=False, ok=False)
-    try:
-        b = subprocess.run([lake, "build"], cwd=repo, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return BuildResult(ran=True, ok=False, output=f"lake build timed out after {timeout_s:.0f} s")
-    except OSError as exc:
-        return BuildResult(ran=True, ok=False, output=f"could not run lake: {exc}")
-    out = (b.stdout or "") + (b.stderr or "")
-    res = BuildResult(ran=True, ok=b.returncode == 0, output=out[-20000:])
-    try:
-        v = subprocess.run([lake, "env", "lean", "--version"], cwd=repo, capture_output=True, text=True, timeout=120)
-        res.toolchain = (v.stdout or "").strip().splitlines()[0] if v.returncode == 0 and v.stdout.strip() else None
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    if not res.ok or not decls:
-        return res
-    audit_dir = repo / "build" / "axiom_audit"
-    audit_dir.mkdir(parents=True, exist_ok=True)
-    audit = audit_dir / "Audit.lean"
-    audit.write_text(f"import {ROOT_MODULE}\n" + "".join(f"#print axioms {d}\n" for d in sorted(set(decls))))
-    try:
-        a = subprocess.run([lake, "env", "lean", str(audit)], cwd=repo, capture_output=True, text=True,
-                           timeout=timeout_s)
-        text = (a.stdout or "") + (a.stderr or "")
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        res.ok = False
-        res.output += f"\naxiom audit failed: {exc}"
-        return res
-    res.axioms, res.axiom_errors = parse_axiom_output(text)
-    if a.returncode != 0 and not res.axioms:
-        res.output += "\naxiom audit failed:\n" + text[-5000:]
-    return res
+def run_lake(repo: Path, decls: list[str], *, timeout_s: float = 7200.0, lake: str | None = None,
+             module_timeout_s: float | None = None) -> BuildResult:
+    """Build the default target module by module, then audit the axioms of ``decls`` whose modules built
+    (:func:`quantproof.evidence.lean_build.run_lake`)."""
+    from .lean_build import run_lake as _run
+
+    return _run(repo, decls, timeout_s=timeout_s, lake=lake, module_timeout_s=module_timeout_s)
 
 
 # --------------------------------------------------------------------------------------------- per-decl status
@@ -369,50 +420,79 @@ def decl_status(name: str, role: str, idx: LeanIndex, build: BuildResult | None,
     d = idx.decls.get(name)
     if d is None:
         return DeclStatus(name, role, "missing", None, None, None, None, "no such declaration under lean/")
-    base = dict(file=d.file, line=d.line, statement=d.statement)
+    base = dict(file=d.file, line=d.line, statement=d.statement, module=d.module)
+
+    def st(status: str, message: str | None, axioms: list[str] | None = None,
+           blocked_by: tuple[str, ...] = ()) -> DeclStatus:
+        return DeclStatus(name, role, status, axioms=axioms, message=message, blocked_by=blocked_by, **base)
+
     if name in lock and lock[name] != statement_hash(d.statement):
-        return DeclStatus(name, role, "statement-changed", axioms=None,
-                          message="statement differs from the pinned one in lean/statements.lock.json", **base)
+        return st("statement-changed", "statement differs from the pinned one in lean/statements.lock.json")
     if d.has_sorry or not d.in_default_target:
-        msg = "contains sorry" if d.has_sorry else "outside the default target (open module)"
-        return DeclStatus(name, role, "sorry", axioms=None, message=msg, **base)
-    if not idx.audit_ok:
-        return DeclStatus(name, role, "build-failed", axioms=None,
-                          message=f"static audit failed: {idx.findings[0]}", **base)
+        return st("sorry", "contains sorry" if d.has_sorry else "outside the default target (open module)")
+    rejected = idx.audit_failed_modules()
+    if d.module in rejected:
+        own = next(f for f in idx.findings if idx.module_of_file(f.file) == d.module)
+        return st("build-failed", f"static audit failed: {own}")
+    upstream = tuple(sorted(rejected & idx.import_closure(d.module)))
+    if upstream:
+        return st("blocked", f"imports {', '.join(upstream)}, which the static audit rejected", blocked_by=upstream)
     if build is None or not build.ran:
-        return DeclStatus(name, role, "not-built", axioms=None,
-                          message="no Lean toolchain on PATH: static audit only, not kernel-checked", **base)
-    if not build.ok:
-        last = build.output.strip().splitlines()[-1] if build.output.strip() else "lake build failed"
-        return DeclStatus(name, role, "build-failed", axioms=None, message=last[:300], **base)
+        if rejected:
+            return st("not-built", "lake was not run: the static audit failed in " + ", ".join(sorted(rejected)))
+        return st("not-built", "no Lean toolchain on PATH: static audit only, not kernel-checked")
+    mb = build.modules.get(d.module)
+    if mb is None:
+        return st("build-failed", (build.output.strip().splitlines() or ["lake build failed"])[-1][:300]
+                  if not build.ok else f"module {d.module} was not built")
+    if mb.status == "blocked":
+        return st("blocked", f"not built: imports {', '.join(mb.blocked_by)}, which did not build",
+                  blocked_by=mb.blocked_by)
+    if mb.status in ("timed-out", "not-attempted"):
+        return st("build-failed", mb.first_error())
+    if mb.status == "failed":
+        own_errors = [e for e in mb.errors if e.decl == name]
+        if own_errors:
+            return st("build-failed", own_errors[0].short())
+        culprits = [e for e in mb.errors if e.decl]
+        if culprits:
+            return st("blocked", f"no error in this declaration; {d.module} failed in {culprits[0].decl}: "
+                                 f"{culprits[0].short(240)}", blocked_by=(d.module,))
+        return st("build-failed", mb.first_error())
+    # the module built: the axiom audit decides
     if name in build.axiom_errors:
-        return DeclStatus(name, role, "missing", axioms=None, message=build.axiom_errors[name], **base)
+        return st("missing", build.axiom_errors[name])
     ax = build.axioms.get(name)
     if ax is None:
-        return DeclStatus(name, role, "build-failed", axioms=None, message="no #print axioms output", **base)
+        return st("build-failed", "no #print axioms output")
     if "sorryAx" in ax:
-        return DeclStatus(name, role, "sorry", axioms=ax, message="depends on sorryAx", **base)
+        return st("sorry", "depends on sorryAx", axioms=ax)
     extra = [a for a in ax if a not in ALLOWED_AXIOMS]
     if extra:
-        return DeclStatus(name, role, "axioms-rejected", axioms=ax,
-                          message=f"depends on non-standard axioms: {', '.join(extra)}", **base)
-    return DeclStatus(name, role, "proved", axioms=ax, message=None, **base)
+        return st("axioms-rejected", f"depends on non-standard axioms: {', '.join(extra)}", axioms=ax)
+    return st("proved", None, axioms=ax)
 
 
-_CLAIM_LEVEL_ORDER = ("sorry", "axioms-rejected", "statement-changed", "build-failed", "missing", "not-built")
+# claim-level order of the non-proved statuses; ``blocked`` reads as ``build-failed`` at claim level
+_CLAIM_LEVEL_ORDER = ("sorry", "axioms-rejected", "statement-changed", "build-failed", "blocked", "missing", "not-built")
+_CLAIM_LEVEL_NAME = {"blocked": "build-failed"}
 
 
 def claim_formal_status(decls: list[DeclStatus]) -> str:
-    """Claim-level formal status from its declarations (refutation wins over a proof of the literal claim)."""
+    """Claim-level formal status from its declarations (refutation wins over a proof of the literal claim).
+
+    ``proved`` means that some non-refuting linked declaration is kernel-checked: the claim itself (``asserts``), a
+    corrected statement (``corrects``), its vacuity (``vacuous``) or a supporting ``lemma``; the roles, not this
+    status, decide the verdict."""
     if not decls:
         return "none"
     if any(d.status == "proved" and d.role == "refutes" for d in decls):
         return "refuted"
-    if any(d.status == "proved" and d.role in ("asserts", "corrects", "vacuous") for d in decls):
+    if any(d.status == "proved" and d.role in ("asserts", "corrects", "vacuous", "lemma") for d in decls):
         return "proved"
     for s in _CLAIM_LEVEL_ORDER:
         if any(d.status == s for d in decls):
-            return s
+            return _CLAIM_LEVEL_NAME.get(s, s)
     return "none"
 
 

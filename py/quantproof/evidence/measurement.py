@@ -13,6 +13,13 @@ Rules for measurement code (so ``quantproof check`` stays fast and the ledger st
    tensor that matters through ``ctx.note_tensor``.
 4. Randomness comes from ``ctx.rng()`` / ``ctx.seed`` so that a re-run is identical.
 5. A measurement that needs a GPU declares ``device="cuda"``; without CUDA the runner reports it "not run: needs GPU".
+6. Uncertainty comes from the independent unit. An output computed from sampled data (documents, prompts, random
+   draws) reports an interval (``lo``/``hi``) from resampling that unit, with every fitted part refit inside the
+   resampling (or fitted on a separate split). An output that needs none is declared ``exact`` at registration,
+   with the reason (arithmetic on stated figures, a count over a table, a counterexample: a maximum over the inputs
+   evaluated). A point estimate of an output that is neither is judged ``inconclusive``.
+7. ``on_model=True`` marks a measurement that runs on a real model standing in for the seed's; the ledger's reason
+   names the model that ran.
 """
 
 from __future__ import annotations
@@ -169,6 +176,12 @@ class MeasurementSpec:
     description: str
     module: str
     timeout_s: float
+    exact: dict[str, str] = field(default_factory=dict)  # output -> why no interval is needed
+    on_model: bool = False
+    in_process: bool = False  # cheap exact arithmetic: run in the runner's process (runner_measure, rule 1)
+
+    def is_exact(self, output: str) -> bool:
+        return output in self.exact
 
     def bind(self, params: dict[str, Any]) -> dict[str, Any]:
         """Full parameter set (defaults filled in), checking names and types; raises ValueError naming the field."""
@@ -195,8 +208,17 @@ def measurement(
     device: Literal["any", "cuda"] = "any",
     description: str = "",
     timeout_s: float = 600.0,
+    exact: dict[str, str] | None = None,
+    on_model: bool = False,
+    in_process: bool = False,
 ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
-    """Register a measurement. Every keyword parameter needs an annotation from int/float/str/bool/list and a default."""
+    """Register a measurement. Every keyword parameter needs an annotation from int/float/str/bool/list and a default.
+
+    ``exact`` maps outputs that need no interval to the reason why (rule 6 above); ``on_model`` marks measurements
+    on a real model standing in for the seed's (rule 7)."""
+    unknown_exact = sorted(set(exact or {}) - set(outputs))
+    if unknown_exact:
+        raise ValueError(f"measurement {name}: exact names unknown outputs {unknown_exact}")
 
     def deco(func: Callable[..., Result]) -> Callable[..., Result]:
         sig = inspect.signature(func)
@@ -225,6 +247,9 @@ def measurement(
             description=description or (func.__doc__ or "").strip().split("\n")[0],
             module=func.__module__,
             timeout_s=timeout_s,
+            exact=dict(exact or {}),
+            on_model=on_model,
+            in_process=in_process,
         )
         return func
 
@@ -254,16 +279,56 @@ class MeasurementRegistryError(RuntimeError):
     """A module of ``quantproof.measurements`` failed to import."""
 
 
+LARGE_FILE_BYTES = 256 << 20
+
+
 def file_sha256(path: Path, _cache: dict[tuple[str, int, int], str] = {}) -> str:  # noqa: B006 - deliberate memo
+    """sha256 of a file, remembered for the process by (path, size, mtime). Files of 256 MB or more (checkpoints of
+    the seeds' models: a 52 GB Gemma would take a minute per measurement process) are also remembered across
+    processes in ``$QUANTPROOF_HASH_MEMO`` (default ``~/.cache/quantproof/file-sha256.json``) by the same identity."""
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _cache:
+        memo = _large_memo() if st.st_size >= LARGE_FILE_BYTES else None
+        mkey = f"{key[0]}|{key[1]}|{key[2]}"
+        if memo is not None and mkey in memo[1]:
+            _cache[key] = memo[1][mkey]
+            return _cache[key]
         h = hashlib.sha256()
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
         _cache[key] = h.hexdigest()
+        if memo is not None:
+            _store_memo(memo[0], mkey, _cache[key])
     return _cache[key]
+
+
+def _large_memo() -> tuple[Path, dict[str, str]]:
+    import json
+
+    p = Path(os.environ.get("QUANTPROOF_HASH_MEMO") or Path.home() / ".cache" / "quantproof" / "file-sha256.json")
+    try:
+        d = json.loads(p.read_text())
+        return p, {str(k): str(v) for k, v in d.items()} if isinstance(d, dict) else {}
+    except (OSError, ValueError):
+        return p, {}
+
+
+def _store_memo(p: Path, key: str, digest: str) -> None:
+    import json
+    import tempfile
+
+    try:
+        _, memo = _large_memo()
+        memo[key] = digest
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(memo, fh, sort_keys=True)
+        os.replace(tmp, p)
+    except OSError:
+        pass   # a memo that cannot be written costs a re-hash next time, no more
 
 
 def _coerce(mname: str, key: str, typ: type, value: Any) -> Any:

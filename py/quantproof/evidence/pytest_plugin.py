@@ -4,6 +4,15 @@ Loaded for every run via ``addopts = -p quantproof.evidence.pytest_plugin`` in p
 ``--quantproof-report PATH`` (or the environment variable ``QUANTPROOF_TEST_REPORT``) is given it writes a JSON
 report: one record per claim-tagged test with its outcome and, for a failing hypothesis property, the minimal
 falsifying example hypothesis printed.
+
+A test that refutes a claim by exhibiting a counterexample records it with the ``counterexample`` fixture::
+
+    @pytest.mark.claim("srht_achieves_isotropic_floor", role="refutes")
+    def test_srht_maps_e1_to_a_sign_vector(counterexample):
+        ...
+        counterexample(key="e1", d=64, cos=float(c))
+
+and the ledger shows it beside the test (and ``quantproof explain`` prints it), with no note typed by hand.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import pytest
 from ..claims.model import TEST_ROLES as ROLES  # one definition of what a test may establish
 
 _REPORT_KEY = pytest.StashKey[dict]()
+_EXAMPLE_KEY = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,6 +39,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(id, role='asserts'): ties a test to a claims.yaml id")
     config.stash[_REPORT_KEY] = {}
+
+
+@pytest.fixture
+def counterexample(request: pytest.FixtureRequest):
+    """``counterexample(name=value, ...)``: record the counterexample this test exhibits (shown in the ledger)."""
+
+    def record(**values: Any) -> None:
+        text = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        request.node.stash[_EXAMPLE_KEY] = f"Counterexample: {text}"[:4000]
+
+    return record
 
 
 def claim_marks(item: pytest.Item) -> list[tuple[str, str]]:
@@ -84,6 +105,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):
         "id": item.nodeid, "claims": [{"id": c, "role": r} for c, r in marks],
         "outcome": "passed", "message": None, "counterexample": None,
     })
+    if report.when == "call" and report.outcome == "passed" and _EXAMPLE_KEY in item.stash:
+        rec["counterexample"] = item.stash[_EXAMPLE_KEY]
     if report.when == "call" or report.outcome != "passed":
         if report.outcome == "failed":
             rec["outcome"] = "failed" if report.when == "call" else "error"

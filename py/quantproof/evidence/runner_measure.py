@@ -2,12 +2,17 @@
 
 Policy:
 1. Each distinct (measurement, bound parameters) runs once per ledger run, in its own process: a crash, a hang
-   (time limit) or a non-finite output marks that measurement and the run goes on.
+   (time limit) or a non-finite output marks that measurement and the run goes on. Measurements registered
+   ``in_process`` (exact arithmetic on stated figures, with their own size limits: ``arith``, ``seedtab_*``) run in
+   the runner's process instead, never cached (recomputing is cheaper than reading); an exception still marks only
+   their own claims.
 2. A cache entry is keyed by the measurement, its parameters, device, dtype, seed and the hash of the package's code;
    it stores the sha256 of every input file the measurement read and a checksum of its own content. An entry whose
    checksum fails, whose key differs or whose input files changed is recomputed, never served.
-3. Judging: the estimate's interval I = [lo, hi] (or the point) against the set S the claim expects:
-   I ⊆ S consistent, I ∩ S = ∅ inconsistent, otherwise inconclusive. Not-run and errors are never a pass.
+3. Judging: the estimate's interval I = [lo, hi] against the set S the claim expects: I ⊆ S consistent,
+   I ∩ S = ∅ inconsistent, otherwise inconclusive. A point estimate without an interval is judged only when its
+   output is exact by construction (registered ``exact``); otherwise it is inconclusive: a real-data point
+   estimate decides nothing. Not-run and errors are never a pass.
 """
 
 from __future__ import annotations
@@ -50,8 +55,16 @@ MEASUREMENT_CODE = ("math", "capture", "subjects", "kernels", "measurements", "e
                     "evidence/runner_measure.py")
 
 
-def code_hash(package_dir: Path | None = None) -> str:
-    """sha256 over the Python sources measurements depend on (all of ``package_dir`` when one is given)."""
+def code_hash(package_dir: Path | None = None, *, module: str | None = None) -> str:
+    """sha256 over the Python sources measurements depend on (all of ``package_dir`` when one is given).
+
+    With ``module`` (a measurement's module): only what that module can run (its static import closure,
+    :mod:`quantproof.codehash`) and the process that runs it, so adding or editing another measurement module
+    invalidates nothing of this one's."""
+    if module is not None:
+        from ..codehash import code_hash_of
+
+        return code_hash_of(module, "quantproof.evidence.runner_measure")
     if package_dir is not None:
         files = sorted(package_dir.rglob("*.py"))
         root = package_dir
@@ -66,10 +79,14 @@ def code_hash(package_dir: Path | None = None) -> str:
     return h.hexdigest()
 
 
-def job_key(name: str, params: dict[str, Any], device: str, dtype: str, seed: int, chash: str) -> str:
-    blob = json.dumps({"name": name, "params": params, "device": device, "dtype": dtype, "seed": seed,
-                       "code": chash}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+def job_key(name: str, params: dict[str, Any], device: str, dtype: str, seed: int, chash: str,
+            model: dict[str, Any] | None = None) -> str:
+    """``model``: for a measurement on a model, which one runs (the seed's or a substitute) and its files' sha256
+    (:meth:`quantproof.capture.targets.ModelRun.key`)."""
+    body = {"name": name, "params": params, "device": device, "dtype": dtype, "seed": seed, "code": chash}
+    if model is not None:
+        body["model"] = model
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _checksum(entry: dict[str, Any]) -> str:
@@ -155,6 +172,16 @@ def _child(name: str, params: dict[str, Any], ctx_fields: dict[str, Any], out_pa
     threads = str(ctx_fields.get("threads") or 1)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, threads)
+    payload = execute(name, params, ctx_fields)
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(payload, fh, sort_keys=True, default=str)
+    os.replace(tmp, out_path)
+
+
+def execute(name: str, params: dict[str, Any], ctx_fields: dict[str, Any]) -> dict[str, Any]:
+    """Run one measurement in this process and return its payload (status, result or reason, provenance); every
+    exception becomes an ``error`` payload."""
     payload: dict[str, Any]
     ctx = Context(device=ctx_fields["device"], dtype=ctx_fields["dtype"], seed=ctx_fields["seed"],
                   cache_dir=Path(ctx_fields["cache_dir"]))
@@ -175,10 +202,7 @@ def _child(name: str, params: dict[str, Any], ctx_fields: dict[str, Any], out_pa
         payload = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"[:800], "traceback": tb[-4000:]}
     payload["provenance"] = {"files": ctx.files, "tensors": ctx.tensors, "notes": ctx.notes, "seed": ctx.seed,
                              "device": ctx.device, "dtype": ctx.dtype, "files_abs": ctx.files_abs}
-    tmp = out_path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(payload, fh, sort_keys=True, default=str)
-    os.replace(tmp, out_path)
+    return json.loads(json.dumps(payload, sort_keys=True, default=str))  # the same JSON a child process writes
 
 
 @dataclass(frozen=True)
@@ -190,8 +214,11 @@ class Job:
 
 def run_jobs(jobs: list[Job], *, device: str, dtype: str, seed: int, cache_dir: Path, n_parallel: int = 1,
              timeout_s: float | None = None, use_cache: bool = True,
-             progress: Callable[[Job, RunOutcome], None] | None = None) -> dict[str, RunOutcome]:
-    """Run every job (cache first); return outcomes keyed by job key."""
+             progress: Callable[[Job, RunOutcome], None] | None = None, executor=None) -> dict[str, RunOutcome]:
+    """Run every job (cache first) on ``executor`` (:mod:`quantproof.evidence.executors`; local processes by
+    default); return outcomes keyed by job key. Results are cached here, in the driver, whatever ran them."""
+    from .executors import LocalExecutor
+
     reg = registry()
     results: dict[str, RunOutcome] = {}
     pending: list[Job] = []
@@ -199,6 +226,13 @@ def run_jobs(jobs: list[Job], *, device: str, dtype: str, seed: int, cache_dir: 
         spec = reg[job.name]
         if spec.device == "cuda" and not device.startswith("cuda"):
             results[job.key] = RunOutcome("not-run", "not run: needs GPU (no CUDA device in this run)")
+        elif spec.in_process:  # exact arithmetic on stated figures: a process of its own would cost more than it
+            t0 = time.monotonic()
+            payload = execute(job.name, job.params, {"device": device, "dtype": dtype, "seed": seed,
+                                                      "cache_dir": str(cache_dir)})
+            payload.get("provenance", {}).pop("files_abs", None)
+            results[job.key] = RunOutcome(payload["status"], payload.get("reason"), payload.get("result"),
+                                          payload.get("provenance", {}), seconds=time.monotonic() - t0)
         elif use_cache and (entry := cache_read(cache_dir, job.key)) is not None:
             results[job.key] = RunOutcome("ok", None, entry["result"], entry["provenance"], cached=True)
         else:
@@ -209,50 +243,51 @@ def run_jobs(jobs: list[Job], *, device: str, dtype: str, seed: int, cache_dir: 
     threads = max(1, (os.cpu_count() or 1) // max(1, min(n_parallel, len(pending) or 1)))
     ctx_fields = {"device": device, "dtype": dtype, "seed": seed, "cache_dir": str(cache_dir), "parent_pid": os.getpid(),
                   "threads": threads}
+
+    def finish(job: Job, outcome: RunOutcome) -> None:
+        inputs = outcome.provenance.pop("files_abs", {}) or {}
+        if outcome.status == "ok" and use_cache:
+            try:
+                cache_write(cache_dir, job.key, outcome.result or {}, outcome.provenance, inputs)
+            except OSError as exc:  # a cache that cannot be written costs a recomputation, no more
+                warnings.warn(f"measurement cache not written ({exc})", RuntimeWarning, stacklevel=1)
+        results[job.key] = outcome
+        if progress:
+            progress(job, outcome)
+
+    def limit_of(job: Job) -> float:
+        return timeout_s if timeout_s is not None else reg[job.name].timeout_s
+
+    if pending:
+        (executor or LocalExecutor()).run(pending, ctx_fields=ctx_fields, n_parallel=n_parallel, limit_of=limit_of,
+                                          finish=finish)
+    return results
+
+
+def run_isolated(name: str, params: dict[str, Any], ctx_fields: dict[str, Any], limit: float) -> RunOutcome:
+    """One job in its own spawned process, waited for up to ``limit`` seconds (killed after): what an executor
+    that runs one job per worker (Ray) does, with the local executor's outcomes and messages."""
     mpctx = mp.get_context("spawn")
-    running: list[tuple[Job, Any, str, float, float]] = []
     tmpdir = Path(tempfile.mkdtemp(prefix="qp-measure-"))
+    out_path = str(tmpdir / "out.json")
+    fields = {**ctx_fields, "parent_pid": os.getpid()}
+    proc = mpctx.Process(target=_child, args=(name, params, fields, out_path), daemon=True)
+    t0 = time.monotonic()
+    proc.start()
     try:
-        while pending or running:
-            while pending and len(running) < max(1, n_parallel):
-                job = pending.pop(0)
-                out_path = str(tmpdir / f"{job.key}.json")
-                proc = mpctx.Process(target=_child, args=(job.name, job.params, ctx_fields, out_path), daemon=True)
-                proc.start()
-                limit = timeout_s if timeout_s is not None else reg[job.name].timeout_s
-                running.append((job, proc, out_path, time.monotonic(), limit))
-            time.sleep(0.05)
-            still = []
-            for job, proc, out_path, t0, limit in running:
-                elapsed = time.monotonic() - t0
-                if proc.is_alive() and elapsed < limit:
-                    still.append((job, proc, out_path, t0, limit))
-                    continue
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join(5)
-                    outcome = RunOutcome("error", f"timed out after {limit:.0f} s", seconds=elapsed)
-                else:
-                    proc.join()
-                    outcome = _read_child(out_path, proc.exitcode, elapsed)
-                    inputs = outcome.provenance.pop("files_abs", {}) or {}
-                    if outcome.status == "ok" and use_cache:
-                        try:
-                            cache_write(cache_dir, job.key, outcome.result or {}, outcome.provenance, inputs)
-                        except OSError as exc:  # a cache that cannot be written costs a recomputation, no more
-                            warnings.warn(f"measurement cache not written ({exc})", RuntimeWarning, stacklevel=1)
-                results[job.key] = outcome
-                if progress:
-                    progress(job, outcome)
-            running = still
+        proc.join(limit)
+        elapsed = time.monotonic() - t0
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)
+            return RunOutcome("error", f"timed out after {limit:.0f} s", seconds=elapsed)
+        return _read_child(out_path, proc.exitcode, elapsed)
     finally:
-        for job, proc, *_ in running:
-            if proc.is_alive():
-                proc.kill()
+        if proc.is_alive():
+            proc.kill()
         for p in tmpdir.glob("*"):
             p.unlink(missing_ok=True)
         tmpdir.rmdir()
-    return results
 
 
 def _read_child(out_path: str, exitcode: int | None, elapsed: float) -> RunOutcome:
@@ -306,11 +341,18 @@ def judge_interval(lo: float, hi: float, s: tuple[float, float, bool, bool]) -> 
     return "inconsistent" if misses else "inconclusive"
 
 
-def judge(estimate: dict[str, Any], expect: Expectation, other: dict[str, Any] | None = None) -> str:
-    """consistent | inconsistent | inconclusive."""
+def has_interval(e: dict[str, Any]) -> bool:
+    return all(isinstance(e.get(k), (int, float)) and not isinstance(e.get(k), bool) for k in ("lo", "hi"))
+
+
+def judge(estimate: dict[str, Any], expect: Expectation, other: dict[str, Any] | None = None, *,
+          exact: bool = True, other_exact: bool = True) -> str:
+    """consistent | inconsistent | inconclusive. ``exact=False`` for an output that needs an interval (rule 3)."""
+    if not exact and not has_interval(estimate):
+        return "inconclusive"
     lo, hi = interval(estimate)
     if expect.kind == "compare":
-        if other is None:
+        if other is None or (not other_exact and not has_interval(other)):
             return "inconclusive"
         olo, ohi = interval(other)
         dlo, dhi = lo - ohi, hi - olo  # interval of (this - other)

@@ -20,13 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..claims.model import Claim, ClaimSet
+from ..claims.model import Claim, ClaimSet, MeasurementLink
+from ..claims.seeddata import other_seeds_quoted
+from ..claims.seeddata import resolve as resolve_seed_data
 from ..evidence import formal as F
 from ..evidence import tests as T
+from ..evidence.discrimination import ControlOutcome, discriminate
 from ..evidence.measurement import registry
-from ..evidence.runner_measure import Job, RunOutcome, code_hash, job_key, judge, pick_output, run_jobs
+from ..evidence.runner_measure import (Job, RunOutcome, code_hash, has_interval, job_key, judge, pick_output,
+                                       run_jobs)
+from .coverage import coverage_section
 from .provenance import provenance
-from .verdict import VERDICTS, Evidence, decide
+from .verdict import LEAN_STATUS_TEXT, VERDICTS, ClaimContext, Evidence, decide
 
 SCHEMA = "quantproof.ledger/1"
 
@@ -50,6 +55,9 @@ class RunOptions:
     lake_timeout_s: float = 7200.0
     progress: Callable[[str, int, int, str], None] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    bindings: dict[str, Any] = field(default_factory=dict)  # name -> capture.targets.Binding (--model, --models)
+    executor: str = "local"  # local | ray (evidence.executors)
+    ray_address: str | None = None
 
 
 def _progress(opts: RunOptions, stage: str, done: int, total: int, label: str = "") -> None:
@@ -140,21 +148,63 @@ class _LiveProcesses:
                 p.kill()
 
 
-def measurement_jobs(opts: RunOptions, claims: list[Claim]) -> tuple[list[Job], dict[tuple[str, int], Job]]:
+@dataclass
+class MeasurementPlan:
+    """Every distinct (measurement, bound parameters) job of a run, and which link or control reads which job."""
+
+    jobs: list[Job]
+    link_job: dict[tuple[str, int], Job]
+    control_job: dict[tuple[str, int, int], Job]
+    bound: dict[tuple[str, int], list[dict[str, Any]]]  # seed figures bound into each link's parameters
+    problems: dict[tuple[str, int], str]  # links whose parameters could not be resolved
+    model_runs: dict[tuple[str, int], Any] = field(default_factory=dict)  # capture.targets.ModelRun per link
+
+
+def measurement_jobs(opts: RunOptions, claims: list[Claim]) -> MeasurementPlan:
     reg = registry()
-    chash = code_hash()
+    hashes: dict[str, str] = {}
     jobs: dict[str, Job] = {}
-    link_job: dict[tuple[str, int], Job] = {}
+    plan = MeasurementPlan([], {}, {}, {}, {})
+    seed_texts: dict[str, str] = {}
+
+    def job_for(name: str, params: dict[str, Any], run: Any = None) -> Job:
+        spec = reg[name]
+        bound = spec.bind(params)
+        if spec.module not in hashes:
+            hashes[spec.module] = code_hash(module=spec.module)
+        key = job_key(name, bound, opts.device, opts.dtype, opts.seed, hashes[spec.module],
+                      model=run.key() if run is not None else None)
+        return jobs.setdefault(key, Job(name, bound, key))
+
     for c in claims:
         for i, m in enumerate(c.measurements):
             spec = reg.get(m.name)
             if spec is None:
                 continue
-            params = spec.bind(m.params)
-            key = job_key(m.name, params, opts.device, opts.dtype, opts.seed, chash)
-            job = jobs.setdefault(key, Job(m.name, params, key))
-            link_job[(c.id, i)] = job
-    return list(jobs.values()), link_job
+            try:
+                params = dict(m.params)
+                if m.seed_values or m.seed_table:
+                    for name in {c.seed} | other_seeds_quoted(m):
+                        if name not in seed_texts:
+                            seed_texts[name] = (opts.repo / "seeds" / name).read_text(encoding="utf-8")
+                    params, figures = resolve_seed_data(m, seed_texts[c.seed],
+                                                        {k: p.type for k, p in spec.params.items()},
+                                                        other_seeds=seed_texts)
+                    plan.bound[(c.id, i)] = [f.to_json() for f in figures]
+                run = None
+                if spec.on_model and "model" in spec.params:   # which model runs: the seed's or a substitute
+                    from ..capture.targets import model_run
+
+                    params, run = model_run(m.target, m.target_params, params, spec.params["model"].default,
+                                            opts.bindings)
+                    plan.model_runs[(c.id, i)] = run
+                plan.link_job[(c.id, i)] = job_for(m.name, params, run)
+                for j, ctl in enumerate(m.controls):
+                    plan.control_job[(c.id, i, j)] = job_for(m.name, {**params, **ctl.params}, run)
+            except (OSError, ValueError) as exc:
+                plan.problems[(c.id, i)] = f"parameters do not resolve: {exc}"
+    plan.jobs = list(jobs.values())
+    return plan
 
 
 # --------------------------------------------------------------------------------------------- per-claim assembly
@@ -163,12 +213,18 @@ def _formal_part(c: Claim, idx: F.LeanIndex, build: F.BuildResult | None, lock: 
     statuses = [F.decl_status(l.decl, l.role, idx, build, lock) for l in c.lean]
     ev = []
     for d in statuses:
-        state = "holds" if d.status == "proved" else "unknown"
-        ev.append(Evidence("formal", d.role, state, f"Lean {d.name.split('.')[-1]}",
-                           kernel=d.status == "proved", error=d.status in ("build-failed", "axioms-rejected"),
+        proved = d.status == "proved"
+        short = d.name.split(".")[-1]
+        text = LEAN_STATUS_TEXT.get(d.status, d.status)
+        if d.status == "blocked" and d.blocked_by:
+            text += f" ({', '.join(d.blocked_by)})"
+        ev.append(Evidence("formal", d.role, "holds" if proved else "unknown", f"Lean {short}",
+                           detail=f"Lean {short} ({d.role}): {text}", kernel=proved, ran=proved,
+                           error=d.status in ("build-failed", "blocked", "axioms-rejected"),
                            open_statement=d.status == "sorry"))
     part = {"status": F.claim_formal_status(statuses),
             "declarations": [{"name": d.name, "role": d.role, "status": d.status, "file": d.file, "line": d.line,
+                              "module": d.module, "blocked_by": list(d.blocked_by),
                               "statement": d.statement, "axioms": d.axioms, "message": d.message} for d in statuses]}
     return part, ev
 
@@ -186,7 +242,11 @@ def _tests_part(c: Claim, tindex: T.TestIndex, records: dict[str, dict], failure
             msg = failures.get(f, msg)
         state = {"passed": "holds", "failed": "fails"}.get(o.outcome, "unknown")
         name = o.test_id.split("::")[-1]
-        ev.append(Evidence("tests", o.role, state, f"test {name}", error=o.outcome == "error" or
+        detail = f"test {name} ({o.role}) {o.outcome}"
+        if o.counterexample:
+            detail += f" — {o.counterexample.splitlines()[0][:160]}"
+        ev.append(Evidence("tests", o.role, state, f"test {name}", detail=detail, ran=state != "unknown",
+                           error=o.outcome == "error" or
                            (o.outcome == "not-run" and o.test_id.split("::", 1)[0] in failures)))
         items.append({"id": o.test_id, "role": o.role, "outcome": o.outcome, "message": msg,
                       "counterexample": o.counterexample})
@@ -208,73 +268,218 @@ def _tests_part(c: Claim, tindex: T.TestIndex, records: dict[str, dict], failure
     return part, ev
 
 
-def _measurement_part(c: Claim, link_job: dict[tuple[str, int], Job], outcomes: dict[str, RunOutcome],
-                      skipped_stage: bool, device: str, dtype: str) -> tuple[list[dict], list[Evidence], list[str]]:
+def _num(v: Any) -> str:
+    return f"{float(v):.4g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+
+
+def fmt_estimate(est: dict[str, Any] | None) -> str:
+    if not est:
+        return "no value"
+    s = _num(est.get("value"))
+    if has_interval(est):
+        s += f" [{_num(est['lo'])}, {_num(est['hi'])}]"
+    return s
+
+
+def fmt_expect(x: Any) -> str:
+    if x is None:
+        return "no expectation"
+    if x.kind == "value":
+        return f"= {_num(x.value)}" + (f" ± {_num(x.tol)}" if x.tol else "")
+    if x.kind == "band":
+        return f"in [{_num(x.lo)}, {_num(x.hi)}]"
+    if x.kind == "compare":
+        op = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}[x.op]
+        return f"{op} {x.compare_with}" + (f" + {_num(x.margin)}" if x.margin else "")
+    op = {"at_least": "≥", "at_most": "≤", "greater_than": ">", "less_than": "<"}[x.kind]
+    return f"{op} {_num(x.value)}"
+
+
+def _judged(est: dict[str, Any] | None, m: MeasurementLink, other: dict[str, Any] | None, exact: bool,
+            other_exact: bool) -> str:
+    if est is None:
+        return "error"
+    if m.expect is None:
+        return "measured"
+    return judge(est, m.expect, other, exact=exact, other_exact=other_exact)
+
+
+def _link_label(c: Claim, i: int, plan: MeasurementPlan) -> str:
+    """How a reason names link i: name.output, plus the parameters that tell it apart from the claim's other links
+    of the same name.output (model=minilm, planted_noise=0.3, …); an arith link by its expression."""
+    m = c.measurements[i]
+    job = plan.link_job.get((c.id, i))
+    if m.name == "arith" and job:
+        return f"arith({job.params.get('expr')})"
+    label = f"{m.name}.{m.output}"
+    if job is None:
+        return label
+    peers = [plan.link_job.get((c.id, k)) for k, o in enumerate(c.measurements)
+             if k != i and o.name == m.name and o.output == m.output]
+    peers = [p for p in peers if p is not None]
+    differ = sorted(k for k in job.params if any(p.params.get(k) != job.params[k] for p in peers))
+    if differ:
+        label += "[" + ", ".join(f"{k}={job.params[k]}" for k in differ) + "]"
+    return label
+
+
+def _measurement_part(c: Claim, plan: MeasurementPlan, outcomes: dict[str, RunOutcome], skipped_stage: bool,
+                      device: str, dtype: str) -> tuple[list[dict], list[Evidence], list[str]]:
+    reg = registry()
     rows: list[dict] = []
     ev: list[Evidence] = []
     models: list[str] = []
-    estimates: dict[str, dict] = {}
+    estimates: dict[str, tuple[dict, bool]] = {}
     for i, m in enumerate(c.measurements):
-        job = link_job.get((c.id, i))
+        job = plan.link_job.get((c.id, i))
         out = outcomes.get(job.key) if job else None
         if out is not None and out.status == "ok" and m.key:
             est = pick_output(out.result, m.output)
             if est is not None:
-                estimates[m.key] = est
+                estimates[m.key] = (est, reg[m.name].is_exact(m.output))
     for i, m in enumerate(c.measurements):
-        job = link_job.get((c.id, i))
+        job = plan.link_job.get((c.id, i))
         out = outcomes.get(job.key) if job else None
+        spec = reg.get(m.name)
+        exact = bool(spec and spec.is_exact(m.output))
+        label = _link_label(c, i, plan)
         row: dict[str, Any] = {"name": m.name, "params": job.params if job else m.params, "output": m.output,
                                "role": m.role, "key": m.key, "expect": m.expect.to_json() if m.expect else None,
                                "estimate": None, "model": None, "device": device, "dtype": dtype,
-                               "provenance": {}, "plots": [], "reason": None}
+                               "provenance": {}, "plots": [], "reason": None, "exact": exact,
+                               "discrimination": None, "controls": [],
+                               "seed_values": plan.bound.get((c.id, i), [])}
+        run = plan.model_runs.get((c.id, i))
+        if run is not None:
+            row["model_run"] = run.to_json()
+        if (c.id, i) in plan.problems:
+            row.update(outcome="error", reason=plan.problems[(c.id, i)])
+            ev.append(Evidence("measurements", m.role, "unknown", label, detail=f"{label}: {row['reason']}",
+                               error=True))
+            rows.append(row)
+            continue
         if skipped_stage or out is None:
             row.update(outcome="not-run", reason="not run: measurements skipped (--skip-measurements)"
                        if skipped_stage else "not run")
-            ev.append(Evidence("measurements", m.role, "unknown", f"measurement {m.name}"))
-        elif out.status != "ok":
+            ev.append(Evidence("measurements", m.role, "unknown", label, detail=f"{label}: {row['reason']}"))
+            rows.append(row)
+            continue
+        if out.status != "ok":
             row.update(outcome="not-run" if out.status == "not-run" else "error", reason=out.reason,
                        provenance=out.provenance)
-            ev.append(Evidence("measurements", m.role, "unknown", f"measurement {m.name}", error=out.status == "error"))
-        else:
-            est = pick_output(out.result, m.output)
-            res = out.result or {}
-            row.update(model=res.get("model"), provenance=out.provenance, plots=res.get("plots", []),
-                       details=res.get("details", {}))
-            if est is None:
-                row.update(outcome="error", reason=f"measurement returned no output {m.output!r}")
-                ev.append(Evidence("measurements", m.role, "unknown", f"measurement {m.name}", error=True))
+            ev.append(Evidence("measurements", m.role, "unknown", label, detail=f"{label}: {out.reason}",
+                               error=out.status == "error"))
+            rows.append(row)
+            continue
+        est = pick_output(out.result, m.output)
+        res = out.result or {}
+        row.update(model=res.get("model"), provenance=out.provenance, plots=res.get("plots", []),
+                   details=res.get("details", {}))
+        if est is None:
+            row.update(outcome="error", reason=f"measurement returned no output {m.output!r}")
+            ev.append(Evidence("measurements", m.role, "unknown", label, detail=f"{label}: {row['reason']}",
+                               error=True))
+            rows.append(row)
+            continue
+        other, other_exact = estimates.get(m.expect.compare_with, (None, True)) \
+            if m.expect and m.expect.kind == "compare" else (None, True)
+        outcome = _judged(est, m, other, exact, other_exact)
+        row["estimate"] = est
+        row["outcome"] = outcome
+        if outcome == "inconclusive" and not exact and not has_interval(est):
+            row["reason"] = "a point estimate without an interval decides nothing"
+        ctl_out = []
+        for j, ctl in enumerate(m.controls):
+            cjob = plan.control_job.get((c.id, i, j))
+            cres = outcomes.get(cjob.key) if cjob else None
+            cname = ctl.output or m.output
+            cest = pick_output(cres.result, cname) if cres is not None and cres.status == "ok" else None
+            cexact = bool(spec and spec.is_exact(cname))
+            if cres is None:
+                coutcome, creason = "not-run", "not run"
+            elif cres.status != "ok":
+                coutcome, creason = ("not-run" if cres.status == "not-run" else "error"), cres.reason
+            elif cest is None:
+                coutcome, creason = "error", f"no output {cname!r}"
             else:
-                row["estimate"] = est
-                other = estimates.get(m.expect.compare_with) if m.expect and m.expect.kind == "compare" else None
-                verdict = judge(est, m.expect, other) if m.expect else "inconclusive"
-                row["outcome"] = verdict
-                state = {"consistent": "holds", "inconsistent": "fails"}.get(verdict, "unknown")
-                ev.append(Evidence("measurements", m.role, state, f"measurement {m.name}.{m.output}"))
-                if res.get("model"):
-                    models.append(res["model"])
+                coutcome, creason = _judged(cest, m, other, cexact, other_exact), None
+            ctl_out.append(ControlOutcome(ctl.label, ctl.should, coutcome))
+            row["controls"].append({**ctl.to_json(), "params": cjob.params if cjob else ctl.params,
+                                    "output": cname, "estimate": cest, "outcome": coutcome, "reason": creason})
+        disc = discriminate(outcome, ctl_out, exact=exact)
+        row["discrimination"] = disc.status
+        state = {"consistent": "holds", "inconsistent": "fails"}.get(outcome, "unknown")
+        detail = f"{label} = {fmt_estimate(est)} (expected {fmt_expect(m.expect)}: {outcome}"
+        if exact and not m.controls:
+            detail += ", exact"
+        detail += ")"
+        for crow in row["controls"]:
+            detail += (f"; control '{crow['label']}' (should {crow['should']}): "
+                       f"{fmt_estimate(crow['estimate']) if crow['estimate'] else crow['outcome']} → {crow['outcome']}")
+        ev.append(Evidence("measurements", m.role, state, label, detail=detail,
+                           ran=outcome in ("consistent", "inconsistent", "inconclusive"),
+                           blocked=disc.blocked or row["reason"], trivial=disc.trivial))
+        if run is not None:
+            models.append(run.note())
+        elif res.get("model") and not str(res["model"]).startswith("none"):
+            models.append(f"on {str(res['model']).split(' (')[0].strip()}")
         rows.append(row)
     return rows, ev, sorted(set(models))
 
 
-def assemble_claim(c: Claim, *, idx, build, lock, tindex, records, failures, link_job, outcomes,
-                   opts: RunOptions) -> dict[str, Any]:
+def _model_note(models: list[str]) -> str:
+    """The models that ran, each as "on the seed's model X", "on substitute Y for X" or "on Y"."""
+    shown = sorted(set(models))
+    return f"measured {'; '.join(shown)}" if shown else ""
+
+
+def assemble_claim(c: Claim, *, idx, build, lock, tindex, records, failures, plan: MeasurementPlan, outcomes,
+                   opts: RunOptions, premise_verdicts: dict[str, str] | None = None) -> dict[str, Any]:
     formal, ev_f = _formal_part(c, idx, build, lock)
     tests, ev_t = _tests_part(c, tindex, records, failures, opts.skip_tests)
-    meas, ev_m, models = _measurement_part(c, link_job, outcomes, opts.skip_measurements, opts.device, opts.dtype)
-    note = f"measured on {', '.join(models)}" if models else ""
-    v = decide(c.kind, ev_f + ev_t + ev_m, note)
+    meas, ev_m, models = _measurement_part(c, plan, outcomes, opts.skip_measurements, opts.device, opts.dtype)
+    evidence = ev_f + ev_t + ev_m
+    pv = premise_verdicts or {}
+    ctx = ClaimContext(kind=c.kind, added_hypotheses=tuple(a.text for a in c.added_hypotheses),
+                       corrected=c.corrected, model_note=_model_note(models),
+                       premises=tuple((p, pv[p]) for p in c.premises if p in pv))
+    v = decide(c.kind, evidence, context=ctx)
     return {
         "id": c.id, "title": c.title, "kind": c.kind, "seed": c.seed, "quote": c.quote, "statement": c.statement,
         "notes": c.notes, "related": list(c.related), "line": c.where.line,
-        "verdict": v.verdict, "reason": v.reason,
+        "assumptions": [a.to_json() for a in c.assumptions], "scope": c.scope, "corrected": c.corrected or None,
+        "premises": list(c.premises),
+        "verdict": v.verdict, "reason": v.reason, "rule": v.rule,
+        "evidence": [e.to_json() for e in evidence],
         "formal": formal, "tests": tests, "measurements": meas,
     }
+
+
+def _premises_first(claims: list[Claim]) -> list[Claim]:
+    """Claims in an order where every premise comes before the claims resting on it (the loader refuses loops)."""
+    by_id = {c.id: c for c in claims}
+    done: set[str] = set()
+    out: list[Claim] = []
+
+    def visit(c: Claim) -> None:
+        if c.id in done:
+            return
+        done.add(c.id)
+        for p in c.premises:
+            if p in by_id:
+                visit(by_id[p])
+        out.append(c)
+
+    for c in claims:
+        visit(c)
+    return out
 
 
 def _error_claim(c: Claim, exc: BaseException) -> dict[str, Any]:
     return {"id": c.id, "title": c.title, "kind": c.kind, "seed": c.seed, "quote": c.quote,
             "statement": c.statement, "notes": c.notes, "related": list(c.related), "line": c.where.line,
+            "assumptions": [a.to_json() for a in c.assumptions], "scope": c.scope, "corrected": c.corrected or None,
+            "premises": list(c.premises), "rule": "", "evidence": [],
             "verdict": "error", "reason": f"Assembling this claim's evidence failed: {type(exc).__name__}: {exc}"[:500],
             "formal": {"status": "none", "declarations": []},
             "tests": {"status": "none", "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "not_run": 0, "items": []},
@@ -312,6 +517,7 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
             raise ValueError(f"unknown claim id(s): {', '.join(sorted(unknown))}")
         selected = [c for c in cs.claims if c.id in wanted]
     cache_dir = opts.cache_dir or (opts.repo / ".quantproof-cache")
+    started_empty = not (cache_dir.is_dir() and any(cache_dir.iterdir()))  # inner caches (captures) too
 
     t0 = time.monotonic()
     idx, build, lock = formal_channel(opts, selected)
@@ -324,7 +530,8 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
 
     t0 = time.monotonic()
     outcomes: dict[str, RunOutcome] = {}
-    jobs, link_job = measurement_jobs(opts, selected)
+    plan = measurement_jobs(opts, selected)
+    jobs = plan.jobs
     if not opts.skip_measurements and jobs:
         done = [0]
 
@@ -332,18 +539,27 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
             done[0] += 1
             _progress(opts, "measurements", done[0], len(jobs), f"{job.name} ({'cached' if out.cached else out.status})")
 
+        from ..evidence.executors import make_executor
+
         outcomes = run_jobs(jobs, device=opts.device, dtype=opts.dtype, seed=opts.seed, cache_dir=cache_dir,
-                            n_parallel=opts.jobs, timeout_s=opts.timeout_s, use_cache=opts.use_cache, progress=tick)
+                            n_parallel=opts.jobs, timeout_s=opts.timeout_s, use_cache=opts.use_cache, progress=tick,
+                            executor=make_executor(opts.executor, opts.ray_address))
     opts.timings["measurements"] = time.monotonic() - t0
 
-    claims_out = []
-    for i, c in enumerate(selected):
+    claims_out: list[dict[str, Any]] = []
+    verdicts: dict[str, str] = {}
+    for i, c in enumerate(_premises_first(selected)):  # a claim is judged after the claims it rests on
         try:
-            claims_out.append(assemble_claim(c, idx=idx, build=build, lock=lock, tindex=tindex, records=records,
-                                             failures=failures, link_job=link_job, outcomes=outcomes, opts=opts))
+            out = assemble_claim(c, idx=idx, build=build, lock=lock, tindex=tindex, records=records,
+                                 failures=failures, plan=plan, outcomes=outcomes, opts=opts,
+                                 premise_verdicts=verdicts)
         except Exception as exc:  # noqa: BLE001 - one claim's failure must not hide the others
-            claims_out.append(_error_claim(c, exc))
+            out = _error_claim(c, exc)
+        verdicts[c.id] = out["verdict"]
+        claims_out.append(out)
         _progress(opts, "verdicts", i + 1, len(selected), c.id)
+    order = {c.id: k for k, c in enumerate(selected)}
+    claims_out.sort(key=lambda d: order[d["id"]])
 
     files: dict[str, str] = {}
     for out in outcomes.values():
@@ -352,6 +568,11 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
                       lean_built=bool(build and build.ran and build.ok),
                       lean_toolchain_seen=build.toolchain if build else None, files=files)
     prov["lean"]["audit_findings"] = [str(f) for f in idx.findings]
+    if opts.bindings:   # checkpoints bound to the seeds' models or to substitutes (--model, --models)
+        from ..capture.targets import checkpoint_hashes
+
+        prov["models"] = {n: {**b.to_json(), "files": checkpoint_hashes(b.files)}
+                          for n, b in sorted(opts.bindings.items())}
     prov["lean"]["lake"] = "ran" if build and build.ran else "not on PATH" if not F.lake_available() else "skipped"
     cache_hits = sum(1 for o in outcomes.values() if o.cached)
     names = {j.key: j.name for j in jobs}
@@ -365,12 +586,15 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
         "provenance": prov,
         "summary": summarize(claims_out),
         "claims": claims_out,
+        "coverage": coverage_section(opts.repo, cs),
         "run": {"started_at": started,
                 "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "durations_s": {k: round(v, 2) for k, v in opts.timings.items()},
                 "measurement_seconds": {f"{names.get(o_key, '?')}:{o_key[:8]}": round(o.seconds, 2)
                                         for o_key, o in outcomes.items()},
-                "cache": {"hits": cache_hits, "misses": len(outcomes) - cache_hits},
+                "cache": {"hits": cache_hits, "misses": len(outcomes) - cache_hits,
+                          "cold": bool(outcomes) and cache_hits == 0 and started_empty,
+                          "started_empty": started_empty},
                 "python": sys.executable},
     }
 

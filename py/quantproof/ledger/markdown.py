@@ -30,6 +30,33 @@ def _estimate(m: dict[str, Any]) -> str:
     return s
 
 
+def _coverage(cov: Any) -> list[str]:
+    """The source-coverage table: per seed, its units, how many have claims, no-claim marks by category, gaps."""
+    if not isinstance(cov, dict) or not cov.get("seeds"):
+        return []
+    out = ["## Source coverage", "",
+           "Units of each seed linked to claims, or marked no-claim with a category and a reason "
+           f"(map: `{_cell(cov.get('map') or 'none')}`); *needs a claim* marks a checkable unit no claim covers yet.",
+           "", "| seed | title | units | with claims | no claim, by category | needs a claim | unmapped "
+           "| linked or marked |", "|---|---|---|---|---|---|---|---|"]
+    for sd in cov["seeds"]:
+        c = sd.get("counts") or {}
+        cats = ", ".join(f"{k} {v}" for k, v in sorted((c.get("no_claim") or {}).items())) or "—"
+        out.append(f"| `{_cell(sd.get('seed'))}` | {_cell(sd.get('title'))} | {c.get('units', 0)} | "
+                   f"{c.get('with_claims', 0)} | {_cell(cats)} | {c.get('needs_claim', 0)} | {c.get('unmapped', 0)} | "
+                   f"{_fmt(c.get('covered_pct'))}% |")
+    out.append("")
+    errors = cov.get("errors") or []
+    if errors:
+        out += [f"**{len(errors)} problem(s) in the coverage map** (`quantproof check` fails on them):", ""]
+        out += [f"- {_cell(e)}" for e in errors[:50]]
+        out += [f"- … and {len(errors) - 50} more"] if len(errors) > 50 else []
+        out.append("")
+    if cov.get("unreached"):
+        out += ["Claims no unit reaches: " + ", ".join(f"`{_cell(x)}`" for x in cov["unreached"]), ""]
+    return out
+
+
 def render_markdown(ledger: dict[str, Any]) -> str:
     prov = ledger["provenance"]
     summ = ledger["summary"]
@@ -51,7 +78,9 @@ def render_markdown(ledger: dict[str, Any]) -> str:
         "|---|---|",
     ]
     out += [f"| {v} | {summ['by_verdict'].get(v, 0)} |" for v in VERDICTS if summ["by_verdict"].get(v)]
-    out += ["", f"Total: {summ['total']} claims.", "", "## Claims", "",
+    out += ["", f"Total: {summ['total']} claims.", ""]
+    out += _coverage(ledger.get("coverage"))
+    out += ["## Claims", "",
             "| id | seed | kind | verdict | formal | tests | measurements | reason |", "|---|---|---|---|---|---|---|---|"]
     for c in ledger["claims"]:
         t = c["tests"]
@@ -61,10 +90,21 @@ def render_markdown(ledger: dict[str, Any]) -> str:
                    f"{tests} | {meas} | {_cell(c['reason'])} |")
     out += ["", "## Evidence", ""]
     for c in ledger["claims"]:
+        rule = f" (rule {_cell(c['rule'])})" if c.get("rule") else ""
         out += [f"### `{c['id']}` — {_cell(c['title'])}", "",
-                f"**{c['verdict']}**: {_cell(c['reason'])}", "",
+                f"**{c['verdict']}**{rule}: {_cell(c['reason'])}", "",
                 f"> {_cell(c['quote'])} — seed {c['seed']}", "",
                 f"Statement: {_cell(c['statement'])}", ""]
+        if c.get("corrected"):
+            out += [f"Corrected statement: {_cell(c['corrected'])}", ""]
+        assumptions = [a for a in c.get("assumptions") or [] if isinstance(a, dict)]
+        if assumptions:
+            out += ["Assumptions:", ""]
+            out += [f"- {_cell(a.get('text'))} ({_cell(a.get('by') or '—')}"
+                    + (f", {_cell(a.get('kind'))}" if a.get("kind") else "") + ")" for a in assumptions]
+            out.append("")
+        if c.get("notes"):
+            out += [f"Notes: {_cell(c['notes'])}", ""]
         for d in c["formal"]["declarations"]:
             out.append(f"- Lean `{d['name']}` ({d['role']}): {d['status']}" +
                        (f" — {_cell(d['message'])}" if d.get("message") else ""))

@@ -90,10 +90,12 @@ for _k, _v in {**UNITS, **DTYPE_BYTES}.items():
 
 
 def is_exact(v: Value) -> bool:
+    """True when ``v`` is an exact rational (a :class:`fractions.Fraction`), False for a 40-digit mpmath value."""
     return isinstance(v, Fraction)
 
 
 def to_mpf(v: Value) -> mpmath.mpf:
+    """``v`` as an mpmath number at :data:`DPS` significant digits (exact rationals are divided at that precision)."""
     with mpmath.workdps(DPS):
         if isinstance(v, Fraction):
             return mpmath.mpf(v.numerator) / v.denominator
@@ -333,6 +335,7 @@ def evaluate(expr: str) -> Value:
 
 
 def evaluate_float(expr: str) -> float:
+    """:func:`evaluate` rounded to the nearest float (raises :class:`ExpressionError` like it)."""
     v = evaluate(expr)
     return float(v) if isinstance(v, Fraction) else float(v)
 
@@ -363,16 +366,20 @@ def to_unit(n_bytes: int | Fraction, unit: str) -> Fraction:
 
 
 def mb(n_bytes: int | Fraction) -> Fraction:
+    """A byte count in MB = 10⁶ bytes, exact."""
     return to_unit(n_bytes, "MB")
 
 
 def mib(n_bytes: int | Fraction) -> Fraction:
+    """A byte count in MiB = 2²⁰ bytes, exact."""
     return to_unit(n_bytes, "MiB")
 
 
 def gb(n_bytes: int | Fraction) -> Fraction:
+    """A byte count in GB = 10⁹ bytes, exact."""
     return to_unit(n_bytes, "GB")
 
 
 def gib(n_bytes: int | Fraction) -> Fraction:
+    """A byte count in GiB = 2³⁰ bytes, exact."""
     return to_unit(n_bytes, "GiB")

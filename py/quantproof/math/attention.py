@@ -46,6 +46,8 @@ def scores(Q: ArrayLike, K: ArrayLike, scale: float | None = None) -> NDArray[np
 
 
 def softmax(x: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
+    """exp(x − max) / Σ exp(x − max) along ``axis`` (default the last: rows of a score matrix sum to 1), in float64.
+    A row of −inf (a fully masked row) gives nan, not a silent uniform row."""
     x = np.asarray(x, dtype=np.float64)
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)

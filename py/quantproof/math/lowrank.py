@@ -55,6 +55,7 @@ def _mat(E: ArrayLike) -> NDArray[np.float64]:
 
 
 def singular_values(E: ArrayLike) -> NDArray[np.float64]:
+    """Singular values of the (n, d) matrix E (rows are samples), in decreasing order, float64."""
     return np.linalg.svd(_mat(E), compute_uv=False)
 
 

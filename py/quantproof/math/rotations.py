@@ -49,6 +49,8 @@ def haar_orthogonal(d: int, rng: np.random.Generator | int | None = None) -> NDA
 
 
 def is_orthogonal(R: ArrayLike, tol: float = 1e-10) -> bool:
+    """True when R is square and max |R Rᵀ − I| ≤ tol (rotations and reflections alike; the sign of det is not
+    checked)."""
     R = np.asarray(R, dtype=np.float64)
     if R.ndim != 2 or R.shape[0] != R.shape[1]:
         return False
@@ -56,6 +58,7 @@ def is_orthogonal(R: ArrayLike, tol: float = 1e-10) -> bool:
 
 
 def is_power_of_two(d: int) -> bool:
+    """True for d = 1, 2, 4, 8, … (the sizes a Walsh–Hadamard transform takes)."""
     return d >= 1 and (d & (d - 1)) == 0
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "cumulative_variance",
     "k_for_variance",
     "participation_ratio_bounds_from_cumulative",
+    "participation_ratio_bounds_from_curve",
+    "participation_ratio_of_moment",
     "marchenko_pastur_pr",
     "expected_isotropic_trace_moments",
     "ActivationCompressor",
@@ -116,6 +118,70 @@ def participation_ratio_bounds_from_cumulative(c1: tuple[float, float], c2: tupl
         lower = P1 * P1 + p2 * p2 + np.clip(1 - P1 - p2, 0.0, None) ** 2 / (n - 2)
     margin = 4.0 * (h1 + h2)
     return 1.0 / (float(upper.max()) + margin), 1.0 / max(float(lower.min()) - margin, 1e-300)
+
+
+def participation_ratio_bounds_from_curve(ks: list[int] | tuple[int, ...],
+                                          cs: list[tuple[float, float]] | tuple[tuple[float, float], ...],
+                                          n: int) -> tuple[float, float]:
+    """Range of PR = 1/Σpᵢ² over every descending spectrum p (Σp = 1, length n) whose cumulative shares satisfy
+    C(k_j) ∈ cs[j] at the knots 1 ≤ k_1 < k_2 < … ≤ n (e.g. a printed curve with its rounding intervals).
+    Returns (PR_min, PR_max); every consistent spectrum's PR lies inside (a relaxation: the range may be wider than
+    the set of attainable values, never narrower).
+
+    The knots cut p into blocks (k_{j−1}, k_j] (k_0 = 0, C(0) = 0) and a tail (k_m, n], with block masses
+    S_j = C(k_j) − C(k_{j−1}) bounded by the intervals.
+
+    * Σp² ≤ Σ_j f(S_j, u_j) (→ PR_min): every entry of block j is at most the smallest entry of block j−1, hence at
+      most that block's average S_{j−1}/m_{j−1} (and at most u_{j−1}); with the entries of a block capped by u, Σp²
+      over the block is largest when they are piled up: q·u² + r², q = ⌊S/u⌋, r = S − q·u (at most m·u²).
+    * Σp² ≥ Σ_j S_j²/m_j (→ PR_max): within a block of m entries and mass S, Σp² ≥ S²/m (Cauchy–Schwarz).
+    Both bounds are monotone in the masses, so the interval ends are plugged in.
+    """
+    ks = [int(k) for k in ks]
+    if len(ks) == 0 or len(ks) != len(cs):
+        raise ValueError("need as many intervals as knots, at least one")
+    if n < 1 or any(k < 1 or k > n for k in ks) or any(b <= a for a, b in zip(ks, ks[1:])):
+        raise ValueError("knots must be increasing integers in [1, n]")
+    lo_c = [float(a) for a, _ in cs]
+    hi_c = [float(b) for _, b in cs]
+    if any(not (0.0 <= a <= b <= 1.0) for a, b in zip(lo_c, hi_c)):
+        raise ValueError("each interval must satisfy 0 <= lo <= hi <= 1")
+    knots = [0] + ks
+    clo, chi = [0.0] + lo_c, [0.0] + hi_c
+    blocks = []  # (size, mass_lo, mass_hi)
+    for j in range(1, len(knots)):
+        blocks.append((knots[j] - knots[j - 1], max(0.0, clo[j] - chi[j - 1]), max(0.0, chi[j] - clo[j - 1])))
+    if ks[-1] < n:
+        blocks.append((n - ks[-1], max(0.0, 1.0 - chi[-1]), max(0.0, 1.0 - clo[-1])))
+    upper = lower = 0.0
+    cap = 1.0
+    for j, (m, s_lo, s_hi) in enumerate(blocks):
+        if j > 0:
+            pm, _, ps_hi = blocks[j - 1]
+            cap = min(cap, ps_hi / pm)
+        u = min(cap, s_hi)
+        if u <= 0:
+            piled = 0.0
+        else:
+            q = math.floor(s_hi / u + 1e-12)
+            piled = m * u * u if q >= m else q * u * u + (s_hi - q * u) ** 2
+        upper += piled
+        lower += s_lo * s_lo / m
+    if upper <= 0:
+        raise ValueError("the intervals leave no mass")
+    return 1.0 / upper, (1.0 / lower if lower > 0 else float(n))
+
+
+def participation_ratio_of_moment(M: ArrayLike) -> float:
+    """PR of the eigenvalues of a symmetric positive semi-definite matrix M (a covariance or second moment) without
+    an eigendecomposition: (Σλ)²/Σλ² = (tr M)² / ‖M‖_F²."""
+    M = np.asarray(M, dtype=np.float64)
+    if M.ndim != 2 or M.shape[0] != M.shape[1]:
+        raise ValueError("M must be square")
+    fro = float(np.sum(M * M))
+    if fro == 0:
+        return float("nan")
+    return float(np.trace(M) ** 2 / fro)
 
 
 def marchenko_pastur_pr(n: int, N: int) -> float:

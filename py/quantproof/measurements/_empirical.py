@@ -28,8 +28,36 @@ KEY_KINDS = {("smollm2", "k_post_rope"): "k_post_rope", ("smollm2", "k_pre_rope"
 def get_capture(ctx: Context, model: str, kinds: tuple[str, ...], split: str, n_docs: int, max_tokens: int):
     from ..capture.hooks import capture
 
+    dtype = getattr(ctx, "dtype", None) or "float32"
     return capture(kinds, ctx=ctx, model=model, split=split, n_docs=n_docs, max_tokens=max_tokens,
-                   seed=0, prefetch=BUNDLES.get(model, ()))
+                   seed=0, prefetch=BUNDLES.get(model, ()), dtype=dtype)
+
+
+def capture_kind(model: str, kind: str) -> str:
+    """The capture kind a measurement's ``kind`` parameter reads on ``model``: ``minilm_keys`` / ``keys`` are an
+    encoder's (or a RoPE-less causal LM's) keys; RoPE kinds are taken as they are (a model without RoPE answers
+    them "not applicable")."""
+    if (model, kind) in KEY_KINDS:
+        return KEY_KINDS[(model, kind)]
+    if kind in ("keys", "minilm_keys"):
+        return "keys"
+    if kind in ("k_post_rope", "k_pre_rope"):
+        return kind
+    raise ValueError(f"kind {kind!r} is not a key kind (k_post_rope | k_pre_rope | keys | minilm_keys)")
+
+
+def model_label(model: str) -> str:
+    """How results name a model: a shipped substitute by its registry label, a local checkpoint by its folder or
+    file name."""
+    from pathlib import Path
+
+    from ..capture.targets import SUBSTITUTES
+
+    s = SUBSTITUTES.get(model)
+    if s is not None:
+        return {"smollm2": "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized fp32)",
+                "minilm": "all-MiniLM-L6-v2 (fp32)"}.get(model, s.label)
+    return Path(model).name or model
 
 
 def parse_layers(spec: str, n: int) -> list[int]:
@@ -133,19 +161,18 @@ def jackknife_ci(full: float, loo: list[float] | np.ndarray, level: float = 0.95
     return float(full - z * se), float(full + z * se)
 
 
-def cached_arrays(ctx: Context, tag: str, ident: dict[str, Any], compute) -> dict[str, np.ndarray]:
-    """Arrays computed by ``compute()`` cached under ``ctx.cache_dir/<tag>/`` as .npz, keyed by ``ident`` plus the
-    code of the capture package and of the measurement modules, verified by a sha256 sidecar on every read."""
+def cached_arrays(ctx: Context, tag: str, ident: dict[str, Any], compute, *, code: str) -> dict[str, np.ndarray]:
+    """Arrays computed by ``compute()`` cached under ``ctx.cache_dir/<tag>/`` as .npz, keyed by ``ident`` plus every
+    source the computation can run (the import closure of the calling module ``code``, :mod:`quantproof.codehash`),
+    verified by a sha256 sidecar on every read."""
     import hashlib
     import json
     from pathlib import Path
 
-    from ..capture.hooks import _lock, capture_code_hash
+    from ..capture.hooks import _lock
+    from ..codehash import code_hash_of
 
-    here = Path(__file__).resolve().parent
-    code = hashlib.sha256(b"".join((here / f).read_bytes() for f in ("_empirical.py", "spectra.py", "kcache.py")
-                                   if (here / f).exists())).hexdigest()
-    key = hashlib.sha256(json.dumps({"ident": ident, "capture": capture_code_hash(), "code": code},
+    key = hashlib.sha256(json.dumps({"ident": ident, "code": code_hash_of(code, __name__)},
                                     sort_keys=True).encode()).hexdigest()
     d = Path(ctx.cache_dir) / tag
     d.mkdir(parents=True, exist_ok=True)
@@ -181,3 +208,60 @@ def _cached_arrays_locked(p, side, key: str, d, compute) -> dict[str, np.ndarray
         if os.path.exists(tmp):
             os.unlink(tmp)
     return arrays
+
+
+# ------------------------------------------------------------------------------------------------ grouped moments
+
+def doc_blocks(doc_ids: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    """Row indices grouped into at most ``n_groups`` blocks of whole documents (documents in order of first
+    appearance, consecutive documents share a block): the deleted groups of a delete-a-group jackknife, so that a
+    document is never split between groups."""
+    doc_ids = np.asarray(doc_ids)
+    _, first = np.unique(doc_ids, return_index=True)
+    docs = doc_ids[np.sort(first)]
+    if len(docs) < 2:
+        raise ValueError("need at least two documents to resample")
+    parts = np.array_split(docs, min(n_groups, len(docs)))
+    return [np.flatnonzero(np.isin(doc_ids, p)) for p in parts if len(p)]
+
+
+@dataclass
+class GroupMoments:
+    """Per-group sums of rows (s1: (G, d)), of outer products (s2: (G, d, d)) and row counts (n: (G,)), with their
+    totals, so that the second moment or covariance of the data with one group left out costs O(d²), not a pass over
+    the data."""
+
+    s1: np.ndarray
+    s2: np.ndarray
+    n: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.t1, self.t2, self.tn = self.s1.sum(0), self.s2.sum(0), float(self.n.sum())
+
+    @staticmethod
+    def of(X: np.ndarray, groups: list[np.ndarray]) -> "GroupMoments":
+        X = np.asarray(X, dtype=np.float64)
+        return GroupMoments(np.stack([X[g].sum(0) for g in groups]), np.stack([X[g].T @ X[g] for g in groups]),
+                            np.array([len(g) for g in groups], dtype=np.float64))
+
+    def matrix(self, *, center: bool, standardize: bool = False, drop: int | None = None) -> np.ndarray:
+        """Second moment (``center=False``), covariance, or correlation (``standardize``) of the rows of every group
+        but ``drop``."""
+        if drop is None:
+            n, M, s1 = self.tn, self.t2.copy(), self.t1
+        else:
+            n, M, s1 = self.tn - self.n[drop], self.t2 - self.s2[drop], self.t1 - self.s1[drop]
+        M /= n
+        if center or standardize:
+            mu = s1 / n
+            M -= np.outer(mu, mu)
+        if standardize:
+            sd = np.sqrt(np.clip(np.diag(M), 0.0, None))
+            sd = np.where(sd > 0, sd, 1.0)
+            M /= np.outer(sd, sd)
+        return (M + M.T) / 2
+
+
+def eigenvalues(M: np.ndarray) -> np.ndarray:
+    """Eigenvalues (descending, clipped at 0) of a symmetric matrix."""
+    return np.clip(np.linalg.eigvalsh(M)[::-1], 0.0, None)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from ..evidence.measurement import Context, Estimate, Result, measurement
 
 
-@measurement("arith", outputs={"value": "value of the expression (exact rational or 40-digit mpmath, as a float)"},
+@measurement("arith", in_process=True, exact={'value': 'exact arithmetic on the expression'}, outputs={"value": "value of the expression (exact rational or 40-digit mpmath, as a float)"},
              description="exact calculator for arithmetic claims (safe expression parser)", timeout_s=30.0)
 def arith(ctx: Context, *, expr: str = "0") -> Result:
     from fractions import Fraction

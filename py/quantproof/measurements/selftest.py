@@ -28,7 +28,7 @@ def normal_mean(ctx: Context, *, mu: float = 0.0, n: int = 1000) -> Result:
                   model="none (synthetic)")
 
 
-@measurement("selftest_fault", outputs={"value": "a fixed value when mode is 'ok'"}, timeout_s=60,
+@measurement("selftest_fault", exact={'value': 'a fixed value'}, outputs={"value": "a fixed value when mode is 'ok'"}, timeout_s=60,
              description="deliberate faults for testing the runner's isolation")
 def fault(ctx: Context, *, mode: str = "ok", seconds: float = 3600.0) -> Result:
     if mode == "raise":
@@ -46,7 +46,7 @@ def fault(ctx: Context, *, mode: str = "ok", seconds: float = 3600.0) -> Result:
     return Result({"value": Estimate(1.0)})
 
 
-@measurement("selftest_cuda_only", outputs={"value": "1.0"}, device="cuda",
+@measurement("selftest_cuda_only", exact={'value': 'a fixed value'}, outputs={"value": "1.0"}, device="cuda",
              description="a GPU-only measurement: without CUDA the ledger must say 'not run: needs GPU'")
 def cuda_only(ctx: Context) -> Result:
     import torch

@@ -11,7 +11,9 @@ vocabulary") and compares models trained with different tokenizers on different 
   bootstrap over documents), per source (Wikipedia vs news) as well;
 * measure SmolLM2's own tokenizer's characters/token on the same text;
 * measure a real model's bpc: SmolLM2-135M teacher-forced on held-out text (every text token predicted, BOS as
-  the first context token), with the exact character count of the scored text.
+  the first context token), with the exact character count of the scored text;
+* plant a corpus on which a tokenizer that learns whole words averages a chosen number of characters per token
+  (:func:`planted_corpus`): the should-hold control of "a tokenizer of this size averages ≈ c characters per token".
 """
 
 from __future__ import annotations
@@ -72,6 +74,45 @@ def pooled_ratio(num: np.ndarray, den: np.ndarray, rng: np.random.Generator, n_b
 def chars_per_token(tok, texts: list[str], rng: np.random.Generator, n_boot: int = 1000) -> RatioCI:
     chars = np.array([len(t) for t in texts])
     return pooled_ratio(chars, token_counts(tok, texts), rng, n_boot)
+
+
+def ratio_of_ratios(num_a: np.ndarray, den_a: np.ndarray, num_b: np.ndarray, den_b: np.ndarray,
+                    rng: np.random.Generator, n_boot: int = 1000, level: float = 0.95) -> RatioCI:
+    """(Σnum_a/Σden_a) / (Σnum_b/Σden_b) for two independent samples of documents, with a percentile bootstrap that
+    resamples the documents of each sample separately."""
+    na, da, nb, db = (np.asarray(x, dtype=float) for x in (num_a, den_a, num_b, den_b))
+    v = float((na.sum() / da.sum()) / (nb.sum() / db.sum()))
+    ia = rng.integers(0, len(na), size=(n_boot, len(na)))
+    ib = rng.integers(0, len(nb), size=(n_boot, len(nb)))
+    boots = (na[ia].sum(1) / da[ia].sum(1)) / (nb[ib].sum(1) / db[ib].sum(1))
+    a = (1 - level) / 2
+    return RatioCI(v, float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a)), len(na) + len(nb))
+
+
+def planted_corpus(target_cpt: float, n_docs: int, rng: np.random.Generator, *, words_per_doc: int = 200,
+                   n_words: int = 200) -> list[str]:
+    """``n_docs`` documents of words drawn uniformly from ``n_words`` distinct random lowercase words whose lengths
+    are ⌊target − 1⌋ and ⌊target − 1⌋ + 1 in the proportion that makes the mean word length plus its space equal
+    ``target_cpt``: a byte-level BPE that learns every word (with its leading space) as one token averages
+    ``target_cpt`` characters per token on these documents. Needs 2 ≤ target_cpt ≤ 12."""
+    if not 2.0 <= target_cpt <= 12.0:
+        raise ValueError("target_cpt must be in [2, 12]")
+    base = int(np.floor(target_cpt - 1.0))
+    frac = (target_cpt - 1.0) - base
+    n_long = int(round(frac * n_words))
+    lengths = [base + 1] * n_long + [base] * (n_words - n_long)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    words: list[str] = []
+    seen: set[str] = set()
+    for L in lengths:
+        while True:
+            w = "".join(rng.choice(letters, size=L))
+            if w not in seen:
+                seen.add(w)
+                words.append(w)
+                break
+    vocab = np.array(words)
+    return [" ".join(rng.choice(vocab, size=words_per_doc)) for _ in range(n_docs)]
 
 
 def merges_of(tok) -> list[str]:

@@ -124,3 +124,94 @@ def e8_integer_code(h, *, scale: str = "rms", resolution: float = 1.0, eps: floa
     a = torch.as_tensor(alphas.astype(np.float32))[..., None]
     rec = (torch.as_tensor(codes.astype(np.float32)).reshape(blocks.shape) / 2.0 * a).reshape(*x.shape[:-1], -1)
     return codes, alphas, rec[..., :d].numpy()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Matching the quantiser's fidelity to a reported blend-cosine curve, and what a normalisation removes
+
+
+def blend_cosines_at(h, *, blends, scale: str = "rms", resolution: float = 1.0):
+    """Mean over the rows of ``h`` of cos(h, (1 − b)h + bQ(h)) for each b, computed per row from the blend formula
+    of c = cos(h, Q(h)) and ρ = ‖Q(h)‖/‖h‖ (exact per row: the formula is an identity of the blend), plus the mean
+    c and ρ. ``h``: float tensor (..., d)."""
+    import numpy as np
+    import torch
+
+    from quantproof.math.lattice import blend_cosine_predicted
+
+    x = h.reshape(-1, h.shape[-1]).float()
+    q = quantize(x, scale=scale, resolution=resolution)
+    c = torch.nn.functional.cosine_similarity(x, q, dim=-1).double().numpy()
+    rho = (q.norm(dim=-1) / x.norm(dim=-1).clamp_min(1e-30)).double().numpy()
+    pred = np.array([float(np.mean(blend_cosine_predicted(c, rho, b))) for b in blends])
+    return pred, float(c.mean()), float(rho.mean())
+
+
+def fit_resolution(h, *, blends, cosines, scale: str = "rms", lo: float = 0.02, hi: float = 2.0,
+                   n_grid: int = 31, n_refine: int = 20) -> dict:
+    """The resolution r whose quantiser makes the blend cosines of ``h`` (:func:`blend_cosines_at`) closest, in
+    least squares over the rows, to a reported curve (``blends``, ``cosines``): a log grid on [lo, hi], then a
+    golden-section search between the best grid point's neighbours (the loss need not be unimodal on the whole
+    range, because c and ρ are not monotone in r when a few coordinates dominate the RMS). Returns the resolution
+    and the fit's details."""
+    import numpy as np
+
+    b = [float(v) for v in blends]
+    target = np.asarray(cosines, dtype=float)
+    if len(b) != len(target) or not len(b):
+        raise ValueError("blends and cosines need the same non-zero length")
+
+    def loss(r: float) -> float:
+        pred, _, _ = blend_cosines_at(h, blends=b, scale=scale, resolution=r)
+        return float(((pred - target) ** 2).sum())
+
+    grid = np.geomspace(lo, hi, n_grid)
+    losses = [loss(float(r)) for r in grid]
+    i = int(np.argmin(losses))
+    a, z = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, n_grid - 1)])
+    g = (np.sqrt(5) - 1) / 2
+    c1, c2 = z - g * (z - a), a + g * (z - a)
+    f1, f2 = loss(float(np.exp(c1))), loss(float(np.exp(c2)))
+    for _ in range(n_refine):
+        if f1 <= f2:
+            z, c2, f2 = c2, c1, f1
+            c1 = z - g * (z - a)
+            f1 = loss(float(np.exp(c1)))
+        else:
+            a, c1, f1 = c1, c2, f2
+            c2 = a + g * (z - a)
+            f2 = loss(float(np.exp(c2)))
+    cands = [(losses[i], float(grid[i])), (f1, float(np.exp(c1))), (f2, float(np.exp(c2)))]
+    best_loss, r = min(cands)
+    pred, c, rho = blend_cosines_at(h, blends=b, scale=scale, resolution=r)
+    return {"resolution": r, "loss": best_loss, "rms_error": float(np.sqrt(best_loss / len(b))), "q_cos": c,
+            "q_rho": rho, "blends": b, "target": target.tolist(), "predicted": pred.tolist(),
+            "grid": grid.tolist(), "grid_loss": losses}
+
+
+def absorbed_fraction(h, new, eps: float = 1e-30):
+    """Per row, the fraction of a perturbation's energy that an RMS normalisation removes:
+    A = 1 − ‖n(h') − n(h)‖² / ‖(h' − h)/rms(h)‖², n(x) = x / rms(x). A = 1 for a pure rescaling of h (the
+    normalisation undoes it), about 0 for a small perturbation orthogonal to h (it passes through unchanged)."""
+    import torch
+
+    x, y = h.double(), new.double()   # float64: at tiny blends the perturbation is near float32 resolution
+    rms_x = x.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(eps)
+    rms_y = y.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(eps)
+    pre = ((y - x) / rms_x).pow(2).sum(-1)
+    post = (y / rms_y - x / rms_x).pow(2).sum(-1)
+    return torch.where(pre > 0, 1.0 - post / pre.clamp_min(eps), torch.zeros_like(pre))
+
+
+def matched_perturbations(h, new, generator=None):
+    """Two perturbations with the energy of ``new − h`` per row: a pure rescaling of h (h·(1 + ‖δ‖/‖h‖)) and a
+    Gaussian direction (h + ‖δ‖·z/‖z‖), in float64 (cast them to inject them). Controls for
+    :func:`absorbed_fraction` and for the drift of a blend."""
+    import torch
+
+    x = h.double()
+    d = (new.double() - x).norm(dim=-1, keepdim=True)
+    scaled = x * (1.0 + d / x.norm(dim=-1, keepdim=True).clamp_min(1e-30))
+    z = torch.randn(x.shape, generator=generator, dtype=torch.float64, device="cpu").to(x.device)
+    gauss = x + d * z / z.norm(dim=-1, keepdim=True).clamp_min(1e-30)
+    return scaled, gauss

@@ -84,6 +84,31 @@ def code_rows(X: np.ndarray, *, scale: str = "rms", resolution: float = 1.0) -> 
     )
 
 
+def entropy_coded_bits(X: np.ndarray, *, scale: str = "rms", resolution: float = 1.0) -> float:
+    """Bits per value of X's rows E8⊕E8-coded at their empirical zeroth-order entropy plus fp16 scales (the
+    ``ratio_entropy`` size of :func:`code_rows`, computed without packing or decoding: for rate searches)."""
+    import torch
+
+    X = np.asarray(X, dtype=np.float32)
+    if X.shape[-1] % 16:
+        raise ValueError("row length must be a multiple of 16")
+    x = torch.as_tensor(X).reshape(-1, X.shape[-1])
+    blocks = x.reshape(x.shape[0], -1, 16)
+    if scale == "rms":
+        alpha = x.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-12)[..., None] / resolution
+        n_scales = x.shape[0]
+    elif scale == "block":
+        alpha = blocks.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-12) / resolution
+        n_scales = blocks.shape[0] * blocks.shape[1]
+    else:
+        raise ValueError("integer codes are defined for scale 'rms' or 'block'")
+    codes = torch.round(2 * e8_quant.nearest_e8e8_torch(blocks / alpha)).to(torch.int64).reshape(-1).numpy()
+    counts = np.bincount(codes - codes.min())
+    p = counts[counts > 0] / codes.size
+    ent = float(-(p * np.log2(p)).sum())
+    return (codes.size * ent + 16 * n_scales) / codes.size
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     a = np.asarray(a, dtype=np.float64).ravel()
     b = np.asarray(b, dtype=np.float64).ravel()
@@ -97,41 +122,50 @@ def row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def kv_cache(model, tok, texts: list[str], max_tokens: int):
-    """Per document: (K, V, Q) post-RoPE arrays of shape (layers, heads, T, head_dim) from one cached forward.
+    """Per document: (K, V, Q) arrays of shape (layers, heads, T, head_dim) from one cached forward.
 
-    K and V are read from the model's own cache (what a KV cache stores); Q is the ``q_proj`` output rotated with
-    the model's ``rotary_emb`` and ``apply_rotary_pos_emb``.
+    K and V are read from the model's own cache (what a KV cache stores: post-RoPE keys where the model has RoPE);
+    Q is the query projection (Gemma: after its norm) rotated with the model's own rotary embedding of that layer
+    (:mod:`quantproof.capture.arch`), or as projected for a model without RoPE (GPT-2, GPT-Neo).
     """
     import torch
-    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
-    dev = next(model.parameters()).device
-    cfg = model.config
-    H, hd = cfg.num_attention_heads, getattr(cfg, "head_dim", cfg.hidden_size // cfg.num_attention_heads)
+    from ..capture import arch as A
+    from ..capture.hooks import _cache_keys, _rotary_cos_sin
+
+    ad = A.adapter(model)
+    L = ad.n_layers()
+    dims = {ad.dims(li) for li in range(L)}
+    if len(dims) != 1:
+        raise A.NotApplicable("layers of different head sizes: the K/V cache is not one array per document")
+    d = dims.pop()
+    dev = ad.embeddings_device()
     out = []
     for text in texts:
         ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"][:, :max_tokens].to(dev)
-        qs = []
-        hooks = [layer.self_attn.q_proj.register_forward_hook(lambda m, a, o: qs.append(o.detach()))
-                 for layer in model.model.layers]
+        qs: dict[int, torch.Tensor] = {}
+        hooks = []
+        for li in range(L):
+            mods = ad.qkv_modules(li)
+            m = mods.get("q", mods.get("qkv"))
+            hooks.append(m.register_forward_hook(lambda mod, a, o, li=li: qs.__setitem__(li, o.detach())))
         try:
             with torch.no_grad():
-                res = model(ids, use_cache=True)
+                res = ad.base(input_ids=ids, use_cache=True)
         finally:
             for h in hooks:
                 h.remove()
         T = ids.shape[1]
         pos = torch.arange(T, device=dev)[None]
-        cos, sin = model.model.rotary_emb(qs[0], pos)
         Ks, Vs, Qs = [], [], []
         cache = res.past_key_values
-        for li in range(len(model.model.layers)):
-            if hasattr(cache, "layers"):
-                k, v = cache.layers[li].keys, cache.layers[li].values
-            else:  # older transformers
-                k, v = cache.key_cache[li], cache.value_cache[li]
-            q = qs[li].view(1, T, H, hd).transpose(1, 2)
-            q, _ = apply_rotary_pos_emb(q, q, cos, sin)
+        for li in range(L):
+            k = _cache_keys(cache, li)
+            v = cache.layers[li].values if hasattr(cache, "layers") else cache.value_cache[li]
+            q = ad.split("q", qs[li], li, T)[None]
+            if ad.rope:
+                cos, sin = _rotary_cos_sin(ad.rotary(li), pos, d.head_dim, torch.float32)
+                q = A.rotate(q.float(), cos, sin)
             Ks.append(k[0].float().cpu().numpy())
             Vs.append(v[0].float().cpu().numpy())
             Qs.append(q[0].float().cpu().numpy())

@@ -124,3 +124,71 @@
   apply();
   if (location.hash.length > 1) { reveal(location.hash.slice(1)); }
 })();
+(function () {
+  'use strict';
+  // The seed documents: a unit link opens the panel with its claims (or its no-claim reason) right after the
+  // block it sits in; Escape or the close button returns to the unit. Without JavaScript the links jump to the
+  // panels, which the noscript stylesheet shows under each document.
+  var seeds = document.getElementById('seeds');
+  if (!seeds) { return; }
+  function panelOf(u) { return document.getElementById(u.getAttribute('aria-controls')); }
+  function closeUnit(u, focusUnit) {
+    var p = panelOf(u);
+    if (p) { p.hidden = true; }
+    u.setAttribute('aria-expanded', 'false');
+    u.classList.remove('sel');
+    if (focusUnit) { u.focus(); }
+  }
+  function openUnit(u) {
+    var doc = u.closest('.seed-doc');
+    Array.prototype.forEach.call(doc.querySelectorAll('a.unit[aria-expanded=true]'), function (o) {
+      if (o !== u) { closeUnit(o, false); }
+    });
+    var p = panelOf(u);
+    if (!p) { return; }
+    var block = u.closest('.sd-block');
+    if (block) { block.parentNode.insertBefore(p, block.nextSibling); }
+    p.hidden = false;
+    u.setAttribute('aria-expanded', 'true');
+    u.classList.add('sel');
+    p.focus({preventScroll: true});
+    p.scrollIntoView({block: 'nearest'});
+  }
+  function showUnit(id) {
+    var u = document.getElementById(id);
+    if (!u || !u.classList.contains('unit')) { return; }
+    var d = u.closest('details');
+    if (d) { d.open = true; }
+    u.scrollIntoView({block: 'center'});
+    if (u.getAttribute('aria-expanded') !== 'true') { openUnit(u); }
+    u.focus({preventScroll: true});
+  }
+  seeds.addEventListener('click', function (e) {
+    var c = e.target.closest('button.up-close');
+    if (c) {
+      var owner = document.getElementById(c.dataset.close);
+      if (owner) { closeUnit(owner, true); }
+      return;
+    }
+    var u = e.target.closest('a.unit');
+    if (u && u.id) {
+      e.preventDefault();
+      if (u.getAttribute('aria-expanded') === 'true') { closeUnit(u, true); } else { openUnit(u); }
+    }
+  });
+  seeds.addEventListener('keydown', function (e) {
+    if (e.key !== 'Escape') { return; }
+    var p = e.target.closest('.unit-panel');
+    if (!p) { return; }
+    var u = seeds.querySelector('a.unit[aria-controls="' + p.id + '"]');
+    if (u) { e.preventDefault(); closeUnit(u, true); }
+  });
+  document.addEventListener('click', function (e) {
+    var a = e.target.closest('a.unit-link, a.up-back');
+    if (a) { e.preventDefault(); showUnit(a.getAttribute('href').slice(1)); }
+  });
+  window.addEventListener('hashchange', function () {
+    if (location.hash.indexOf('#u-') === 0) { showUnit(location.hash.slice(1)); }
+  });
+  if (location.hash.indexOf('#u-') === 0) { showUnit(location.hash.slice(1)); }
+})();
