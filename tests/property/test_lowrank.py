@@ -145,6 +145,15 @@ def test_truncated_svd_is_the_best_rank_r_approximation(E, r, seed):
     assert np.linalg.matrix_rank(Er, tol=1e-9 * (1 + np.abs(E).max())) <= r
     rng = np.random.default_rng(seed)
     n, d = E.shape
+    # the random row spaces below come from haar_orthogonal: an orthogonal matrix, the same for an int seed and
+    # its Generator, built as Mezzadri's QR of the Gaussian matrix the seed draws with diag(R) > 0 (so Qᵀg = R)
+    Q = haar_orthogonal(d, seed)
+    assert np.array_equal(Q, haar_orthogonal(d, np.random.default_rng(seed)))
+    np.testing.assert_allclose(Q @ Q.T, np.eye(d), atol=1e-12)
+    R = Q.T @ np.random.default_rng(seed).standard_normal((d, d))
+    assert np.allclose(np.tril(R, -1), 0.0, atol=1e-9) and np.all(np.diag(R) > 0)
+    with pytest.raises(ValueError):
+        haar_orthogonal(0, seed)
     for _ in range(15):
         # the best A with a given random row space W (A = E W Wᵀ) and a random rank-r product
         W = haar_orthogonal(d, rng)[:, :r]
