@@ -10,7 +10,9 @@
 Sections: limits (memory-copy bandwidth, GEMM rates), e8 (E8 and E8⊕E8 nearest point), fwht (FWHT / SRHT vs
 dense), lowrank (streamed γ_r/β_eff on 180224×2816 in a memory-measured subprocess), rotation (learned ℓ1
 rotation), capture (SmolLM2 K-cache/hidden capture vs a plain forward), ledger (`quantproof run --skip-tests` cold
-and warm). Correctness is asserted in tests/kernels/test_fast_paths.py, never here. See bench/README.md.
+and warm), strength (`quantproof strength`: a full mutation run, a check with nothing changed, a one-module change;
+opt-in with --with-strength or --only strength, ~20 minutes). Correctness is asserted in
+tests/kernels/test_fast_paths.py, never here. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ sys.path.insert(0, str(ROOT / "py"))
 
 import numpy as np  # noqa: E402
 
-SECTIONS = ("limits", "e8", "fwht", "lowrank", "rotation", "capture", "ledger")
+SECTIONS = ("limits", "e8", "fwht", "lowrank", "rotation", "capture", "ledger", "strength")
 SCHEMA = "quantproof.bench/1"
 
 
@@ -695,6 +697,84 @@ def section_ledger(ctx: dict) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# strength (mutation testing of the claim-tagged tests)
+
+
+def _strength_cmd(repo: Path, *args: str) -> tuple[float, int, str, dict]:
+    """Wall time, exit code, output tail, the report's ``run`` record, plus the CPU seconds of the whole process tree
+    (the CLI, its worker and every fork: each is waited for, so RUSAGE_CHILDREN holds them) in ``run["cpu_s"]``.
+    On a shared machine the wall time depends on the load; CPU seconds / 2 is what 2 idle cores would take."""
+    import resource
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(repo / "py"), os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, "-m", "quantproof.cli", "--repo", str(repo), "strength", "--quiet", *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    r = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=7200, env=env)
+    dt = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = next((Path(args[i + 1]) for i, a in enumerate(args) if a == "--out"), repo / "ledger" / "strength.json")
+    try:
+        run_info = json.loads(out.read_text()).get("run", {}) if out.exists() else {}
+    except (OSError, ValueError):
+        run_info = {}
+    run_info = dict(run_info, cpu_s=round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1))
+    return dt, r.returncode, (r.stdout + r.stderr)[-800:], run_info
+
+
+def section_strength(ctx: dict) -> list[dict]:
+    """`quantproof strength`: the full run (budget 30 min on 2 cores), a `--check` with nothing changed, and a
+    `--check` after a one-module change (budget 5 min) in a scratch copy of py/ and tests/ whose report is current:
+    the module edited is the one with the median number of mutants, with a comment appended (new sha256: all of
+    its mutants re-run, nothing else)."""
+    rows: list[dict] = []
+    tmp = Path(tempfile.mkdtemp(prefix="qp-bench-strength-"))
+    try:
+        full_out = tmp / "full.json"
+        log("strength: full run (--full, every mutant)")
+        full = _strength_cmd(ROOT, "--full", "--out", str(full_out))
+        rows.append(figure("strength", "quantproof strength --full", "mutants", full[3].get("mutants_run", 0),
+                           full[0], "s", target="full run < 1800 s on 2 cores", met=full[0] < 1800 and full[1] == 0,
+                           cpu_s=full[3].get("cpu_s"), two_core_s=(full[3].get("cpu_s") or 0) / 2,
+                           returncode=full[1], output_tail=full[2] if full[1] else None, run=full[3],
+                           limit={"name": "30-minute budget", "value": 1800.0, "unit": "s",
+                                  "ratio": full[0] / 1800.0}))
+        if full[1] != 0 or not full_out.exists():
+            return rows
+        copy = tmp / "repo"
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+        for d in ("py", "tests"):
+            shutil.copytree(ROOT / d, copy / d, ignore=ignore)
+        for f in ("pyproject.toml", "claims.yaml"):
+            if (ROOT / f).exists():
+                shutil.copy2(ROOT / f, copy / f)
+        (copy / "ledger").mkdir()
+        shutil.copy2(full_out, copy / "ledger" / "strength.json")
+        log("strength: --check, nothing changed")
+        same = _strength_cmd(copy, "--check", "--out", str(tmp / "same.json"))
+        rows.append(figure("strength", "quantproof strength --check (current report)", "mutants", 0, same[0], "s",
+                           target="check < 30 s", met=same[0] < 30 and same[1] == 0, returncode=same[1],
+                           output_tail=same[2] if same[1] else None))
+        report = json.loads(full_out.read_text())
+        sizes = sorted((len(m["mutants"]), f) for f, m in report["modules"].items() if m["mutants"])
+        n, module = sizes[len(sizes) // 2]
+        with open(copy / module, "a", encoding="utf-8") as fh:
+            fh.write("\n# bench: a one-module change\n")
+        log(f"strength: --check after editing {module} ({n} mutants)")
+        one = _strength_cmd(copy, "--check", "--out", str(tmp / "one.json"))
+        rows.append(figure("strength", f"quantproof strength --check after editing {Path(module).name}", "mutants",
+                           one[3].get("mutants_run", 0), one[0], "s", target="one-module change < 300 s",
+                           met=one[0] < 300 and one[1] == 0, returncode=one[1],
+                           cpu_s=one[3].get("cpu_s"), two_core_s=(one[3].get("cpu_s") or 0) / 2,
+                           output_tail=one[2] if one[1] else None, run=one[3], module=module,
+                           baseline={"name": "full run", "value": full[0], "unit": "s", "ratio": full[0] / one[0]},
+                           limit={"name": "5-minute budget", "value": 300.0, "unit": "s", "ratio": one[0] / 300.0}))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # output
 
 
@@ -745,6 +825,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep the other sections' figures already in --out (re-run some sections only)")
     ap.add_argument("--with-ledger", action="store_true",
                     help="also time the ledger (a cold `quantproof run` takes minutes: not in the default run)")
+    ap.add_argument("--with-strength", action="store_true",
+                    help="also time `quantproof strength` (a full mutation run: ~20 minutes on 2 cores)")
     ap.add_argument("--big", action="store_true", help="add bigger sizes (and the reference at bigger sizes)")
     ap.add_argument("--quick", action="store_true", help="smaller limits/capture runs (a smoke run, not for numbers)")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -777,11 +859,12 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info(device)
     figures: list[dict] = []
     section_info: dict[str, Any] = {}
-    default = [s for s in SECTIONS if s != "ledger" or args.with_ledger]
+    default = [s for s in SECTIONS if (s != "ledger" or args.with_ledger) and (s != "strength" or args.with_strength)]
     wanted = [s for s in SECTIONS
               if s == "limits" or ((s in args.only if args.only else s in default) and s not in args.skip)]
     funcs = {"limits": section_limits, "e8": section_e8, "fwht": section_fwht, "lowrank": section_lowrank,
-             "rotation": section_rotation, "capture": section_capture, "ledger": section_ledger}
+             "rotation": section_rotation, "capture": section_capture, "ledger": section_ledger,
+             "strength": section_strength}
     for s in wanted:
         log(f"section {s} (load average {loadavg()})")
         t = time.perf_counter()

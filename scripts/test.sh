@@ -17,6 +17,8 @@ python -m pytest -q -p no:cacheprovider --quantproof-report "$OUT/tests.json" "$
 rc=$?
 set -e
 if [ $rc -ne 0 ]; then echo "[test] pytest failed (exit $rc)" >&2; exit $rc; fi
+echo "[test] test strength: the committed ledger/strength.json against the code (re-mutates only what changed)" >&2
+quantproof strength --check --quiet --out "$OUT/strength.json"
 echo "[test] ledger run (test outcomes from the pytest report above) and gate" >&2
 quantproof run --quiet --test-report "$OUT/tests.json" --out build/ci/ledger --baseline ledger/baseline.json
 quantproof gate --baseline ledger/baseline.json --ledger build/ci/ledger/ledger.json

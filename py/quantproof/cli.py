@@ -397,6 +397,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_strength(args: argparse.Namespace) -> int:
+    from .evidence.strength.command import run, show
+
+    if args.show is not None:
+        return show(_repo(args), args.show)
+    bars = _Bars(not args.quiet and sys.stderr.isatty() or args.progress)
+    with _sigterm_interrupts():  # a cancelled job stops the worker and its forks, and writes nothing
+        rc = run(_repo(args), out=args.out, check=args.check, strict=args.strict, full=args.full, jobs=args.jobs,
+                 quiet=args.quiet, progress=bars)
+    bars.close()
+    return rc
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="quantproof", description=__doc__.split("\n")[0])
     ap.add_argument("--repo", default=".", help="repository root (default: .)")
@@ -468,6 +481,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("measurements", help="list registered measurements")
     a = sub.add_parser("api-docs", help="API reference (pdoc) and docs/MEASUREMENTS.md from the docstrings")
     a.add_argument("--out", default="build/api")
+
+    st = sub.add_parser("strength", help="mutation testing of the claim-tagged tests (writes ledger/strength.json)")
+    st.add_argument("--check", action="store_true",
+                    help="succeed at once when the committed report is current; else re-mutate what changed")
+    st.add_argument("--strict", action="store_true", help="with --check: exit 1 when the committed report was stale")
+    st.add_argument("--out", help="where to write the report (default: ledger/strength.json)")
+    st.add_argument("--full", action="store_true", help="ignore cached results: re-mutate everything")
+    st.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)))
+    st.add_argument("--quiet", action="store_true")
+    st.add_argument("--progress", action="store_true", help="progress bars even when stderr is not a terminal")
+    st.add_argument("--show", nargs="*", metavar="CLAIM",
+                    help="print these claims (all if none) of the committed report, survivors included; run nothing")
     return ap
 
 
@@ -475,7 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"check": cmd_check, "run": cmd_run, "gate": cmd_gate, "baseline": cmd_baseline,
                "lean-lock": cmd_lean_lock, "measurements": cmd_list, "explain": cmd_explain,
-               "new-claim": cmd_new_claim, "api-docs": cmd_api_docs, "coverage": cmd_coverage}[args.cmd]
+               "new-claim": cmd_new_claim, "api-docs": cmd_api_docs, "coverage": cmd_coverage,
+               "strength": cmd_strength}[args.cmd]
     from .evidence.measurement import MeasurementRegistryError
 
     try:

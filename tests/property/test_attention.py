@@ -43,6 +43,20 @@ def test_shared_orthogonal_rotation_leaves_scores_unchanged(seed, n, m, d, scale
     A0 = softmax_attention(Q[:m_], K[:m_], V[:m_], causal=causal)
     A1 = softmax_attention(Q[:m_] @ R.T, K[:m_] @ R.T, V[:m_], causal=causal)
     assert np.allclose(A0, A1, atol=1e-9)
+    # what is invariant is the attention itself: the scores are Q Kᵀ/√d (heads broadcast), the outputs are the
+    # row softmax of the scores, causally masked (query i of the last n sees keys j ≤ i + m − n), times V
+    tol = 1e-12 * (1 + np.abs(S0).max())
+    np.testing.assert_allclose(S0, Q @ K.T / np.sqrt(d), rtol=1e-12, atol=tol)
+    np.testing.assert_allclose(scores(np.stack([Q, 2 * Q]), np.stack([K, -K])), np.stack([S0, -2 * S0]),
+                               rtol=1e-12, atol=2 * tol)
+    for q_rows, out in ((Q[:m_], A0), (Q[-m_:], softmax_attention(Q[-m_:], K, V, causal=causal))):
+        S = scores(q_rows, K if out is not A0 else K[:m_])
+        nq, nk = S.shape
+        if causal:
+            S = np.where(np.arange(nk)[None, :] > np.arange(nq)[:, None] + (nk - nq), -np.inf, S)
+        P = np.exp(S - S.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(out, P @ (V if out is not A0 else V[:m_]), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.claim("attention_score_gauge_invariance", role="lemma")

@@ -128,6 +128,14 @@ def test_gradient_of_beta_vanishes_like_sqrt_of_the_gap(d, seed):
     (g,) = torch.autograd.grad(beta, k)
     b = float(beta.detach())
     assert b == pytest.approx(float(moment_ratio(k0)), rel=1e-12)
+    # β is the moment ratio of each row on its own, at any scale; a zero row has none; a scalar or d = 0 is refused
+    rows = moment_ratio(np.stack([k0, 1e-250 * k0[::-1], 1e250 * k0, np.zeros(d)]))
+    np.testing.assert_allclose(rows[:3], [b, float(moment_ratio(k0[::-1])), b], rtol=1e-12)
+    assert math.isnan(rows[3])
+    with pytest.raises(ValueError, match="at least one axis"):
+        moment_ratio(1.0)
+    with pytest.raises(ValueError, match="d >= 1"):
+        moment_ratio(np.zeros((2, 0)))
     assert float(g.norm()) == pytest.approx(2 * math.sqrt(b * max(1 - b, 0.0)) / float(np.linalg.norm(k0)),
                                             rel=1e-9, abs=1e-14)
 

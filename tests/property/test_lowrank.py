@@ -80,6 +80,9 @@ def test_beta_eff_algebra():
         for gv in np.linspace(0, 1, 11):
             v = beta_eff(bv, gv)
             assert max(bv, gv) - 1e-15 <= v <= 1 + 1e-15
+    # numbers in, a number out; arrays in, the formula element by element
+    assert type(beta_eff(0.5, 0.25)) is float and beta_eff(0.5, 0.25) == 0.625
+    np.testing.assert_allclose(beta_eff(np.array([0.5, 1.0, 0.0]), np.array([0.25, 0.0, 0.0])), [0.625, 1.0, 0.0])
 
 
 @pytest.mark.claim("beta_eff_formula", role="lemma")
@@ -120,6 +123,15 @@ def test_top_singular_subspace_maximises_gamma_r(E, r, seed):
         for scale in (1e-3, 1e-1):
             W, _ = np.linalg.qr(V + scale * rng.standard_normal(V.shape))
             assert gamma_r_of_basis(E, W) <= best + 1e-10
+    # γ_r is a property of the subspace and of E's direction: the same where ‖E‖² underflows or overflows; a zero E
+    # has none; a negative rank is refused
+    for f in (2.0**-600, 2.0**600):
+        assert gamma_r(E * f, r) == pytest.approx(best, abs=1e-10)
+        assert gamma_r_of_basis(E * f, V) == pytest.approx(best, abs=1e-10)
+    assert math.isnan(gamma_r(np.zeros_like(E), r)) and math.isnan(gamma_r_of_basis(np.zeros_like(E), V))
+    assert math.isnan(gamma_r(E[:0], r))  # no rows: no energy
+    with pytest.raises(ValueError):
+        gamma_r(E, -1)
 
 
 @pytest.mark.claim("residual_topk_eckart_young")
@@ -133,6 +145,15 @@ def test_truncated_svd_is_the_best_rank_r_approximation(E, r, seed):
     assert np.linalg.matrix_rank(Er, tol=1e-9 * (1 + np.abs(E).max())) <= r
     rng = np.random.default_rng(seed)
     n, d = E.shape
+    # the random row spaces below come from haar_orthogonal: an orthogonal matrix, the same for an int seed and
+    # its Generator, built as Mezzadri's QR of the Gaussian matrix the seed draws with diag(R) > 0 (so Qᵀg = R)
+    Q = haar_orthogonal(d, seed)
+    assert np.array_equal(Q, haar_orthogonal(d, np.random.default_rng(seed)))
+    np.testing.assert_allclose(Q @ Q.T, np.eye(d), atol=1e-12)
+    R = Q.T @ np.random.default_rng(seed).standard_normal((d, d))
+    assert np.allclose(np.tril(R, -1), 0.0, atol=1e-9) and np.all(np.diag(R) > 0)
+    with pytest.raises(ValueError):
+        haar_orthogonal(0, seed)
     for _ in range(15):
         # the best A with a given random row space W (A = E W Wᵀ) and a random rank-r product
         W = haar_orthogonal(d, rng)[:, :r]
@@ -156,6 +177,18 @@ def test_top_k_by_magnitude_is_the_best_k_sparse_approximation(args):
     tot = float(e @ e)
     if tot > 0:
         assert float(topk_energy_fraction(e, k)) == pytest.approx(1 - best / tot, abs=1e-12)
+    # rows are independent: a batch gives row by row what single rows give; a zero row keeps nothing and has no
+    # energy fraction; k must lie in 0..d
+    E2 = np.stack([e, e[::-1], np.zeros_like(e)])
+    S2 = topk_sparsify(E2, k)
+    np.testing.assert_array_equal(S2[0], s)
+    np.testing.assert_array_equal(S2[1], topk_sparsify(e[::-1], k))
+    assert not S2[2].any()
+    fr = topk_energy_fraction(E2, k)
+    assert math.isnan(fr[2]) and (math.isnan(fr[0]) if tot == 0 else fr[0] == pytest.approx(1 - best / tot, abs=1e-12))
+    for bad in (-1, len(e) + 1):
+        with pytest.raises(ValueError):
+            topk_sparsify(e, bad)
 
 
 @given(matrices(1, 30, 1, 9), st.integers(0, 9), st.lists(st.integers(1, 7), min_size=1, max_size=10))

@@ -35,6 +35,25 @@ x = sp.Symbol("x", real=True)
 # ------------------------------------------------------------------ reference values and the Gaussian floor
 
 
+def _moment_ratio_of_density_is_its_definition():
+    """moment_ratio_of_density on densities where a wrong half, sign, bound or split would show: asymmetric, one-sided,
+    finite, and bounds that leave out 0 (refused)."""
+    # f(x) = x + 1 on [-1, 2] (asymmetric): z = 9/2, E|X| = 29/27, E X² = 3/2 (by hand), so β = (29/27)² / (3/2)
+    assert moment_ratio_of_density(x + 1, x, -1, 2) == sp.Rational(29, 27) ** 2 / sp.Rational(3, 2)
+    # one-sided densities: the exponential on [0, ∞) (E X = 1, E X² = 2) and its mirror on (-∞, 0]
+    assert moment_ratio_of_density(sp.exp(-x), x, 0, sp.oo) == sp.Rational(1, 2)
+    assert moment_ratio_of_density(sp.exp(x), x, -sp.oo, 0) == sp.Rational(1, 2)
+    # an asymmetric density on the whole line: e^{-x} for x > 0 and 2e^{2x} for x < 0 (E|X|: 1 and 1/2 on each side)
+    f = sp.Piecewise((sp.exp(-x), x > 0), (2 * sp.exp(2 * x), True))
+    z, m1, m2 = 2, 1 + sp.Rational(1, 2), 2 + sp.Rational(1, 2)
+    assert sp.simplify(moment_ratio_of_density(f, x) - (m1 / z) ** 2 / (m2 / z)) == 0
+    for lo, hi in ((1, 2), (sp.Rational(1, 2), sp.oo), (-2, -1), (-sp.oo, -sp.Rational(1, 2))):
+        with pytest.raises(ValueError):
+            moment_ratio_of_density(sp.Integer(1), x, lo, hi)
+    # the mirror image of x + 1 on [-1, 2]: 1 - x on [-2, 1] has the same β
+    assert moment_ratio_of_density(1 - x, x, -2, 1) == sp.Rational(29, 27) ** 2 / sp.Rational(3, 2)
+
+
 @pytest.mark.claim("reference_moment_values")
 def test_reference_moment_values_by_symbolic_integration():
     assert moment_ratio_of_density(sp.exp(-sp.Abs(x)), x) == sp.Rational(1, 2) == beta_laplace()
@@ -46,6 +65,7 @@ def test_reference_moment_values_by_symbolic_integration():
     mu1 = q * sp.Abs(a) + (1 - q) * sp.Abs(-a)
     mu2 = q * a**2 + (1 - q) * (-a) ** 2
     assert sp.simplify(mu1**2 / mu2) == 1
+    _moment_ratio_of_density_is_its_definition()  # the integrator these values come from
     # the seed's decimal "≈ 0.637" is checked from its quoted text (claims.yaml: arith with seed_values)
 
 
@@ -55,6 +75,7 @@ def test_gaussian_moment_ratio_is_two_over_pi_for_every_sigma():
     beta = moment_ratio_of_density(sp.exp(-x**2 / (2 * sigma**2)), x)
     assert sp.simplify(beta - 2 / sp.pi) == 0
     assert not beta.has(sigma)
+    _moment_ratio_of_density_is_its_definition()  # the integrator the identity is computed with
 
 
 @pytest.mark.claim("isotropic_floor_pos")
@@ -171,6 +192,33 @@ def test_iid_coordinates_converge_to_sqrt_beta():
             assert abs(float(np.mean(res)) - (1 - beta)) < 6 / math.sqrt(d), name
         assert errs[2**16] < 0.02, (name, errs)
         assert errs[2**16] < errs[2**8] / 3, (name, errs)  # ~16× fewer… at least 3× smaller RMS error
+    # the two quantities themselves, worked by hand: k = (3, -1) has ‖k‖₁ = 4, ‖k‖₂ = √10, so cos θ = 4/√20 and,
+    # with the least-squares α = ‖k‖₁/d = 2, k − Q(k) = (1, 1): residual 2/10 = 1 − cos²; a single coordinate is
+    # its own sign (cos = 1, residual 0); the scale does not matter, down to subnormal-squaring magnitudes
+    for f in (1.0, 1e-200, 1e200):
+        assert float(one_bit_cosine(np.array([3.0, -1.0]) * f)) == pytest.approx(4 / math.sqrt(20), rel=1e-12)
+        assert float(residual_energy_fraction(np.array([3.0, -1.0]) * f)) == pytest.approx(0.2, rel=1e-12)
+    assert float(one_bit_cosine([-5.0])) == 1.0 and float(residual_energy_fraction([-5.0])) == 0.0
+    # batches of any shape are row by row; a zero row has no direction (nan)
+    B = rng.exponential(size=(3, 4, 16)) - 0.3
+    B[1, 2] = 0.0
+    c3, r3 = one_bit_cosine(B), residual_energy_fraction(B)
+    assert c3.shape == r3.shape == (3, 4)
+    rows_c = np.array([[float(one_bit_cosine(B[i, j])) for j in range(4)] for i in range(3)])
+    rows_r = np.array([[float(residual_energy_fraction(B[i, j])) for j in range(4)] for i in range(3)])
+    np.testing.assert_allclose(c3, rows_c, rtol=1e-12)
+    np.testing.assert_allclose(r3, rows_r, rtol=1e-12)
+    assert np.isnan(c3[1, 2]) and np.isnan(r3[1, 2]) and np.isfinite(np.delete(c3.ravel(), 6)).all()
+    np.testing.assert_allclose(r3, 1 - c3**2, atol=1e-12)  # least squares: the floor 1 − cos² is attained
+    # the other scale, α = ‖k‖₂/√d, leaves 2(1 − cos θ) ≥ 1 − cos² θ: the least-squares α is the one on the floor
+    rn = residual_energy_fraction(B, alpha="norm")
+    np.testing.assert_allclose(rn, 2 * (1 - c3), atol=1e-12)
+    assert np.all(np.delete(rn.ravel(), 6) >= np.delete(r3.ravel(), 6) - 1e-12)
+    for bad in (np.float64(1.0), np.zeros((2, 0))):
+        with pytest.raises(ValueError):
+            one_bit_cosine(bad)
+        with pytest.raises(ValueError):
+            residual_energy_fraction(bad)
 
 
 # ------------------------------------------------------------------ Haar-rotated keys

@@ -21,6 +21,7 @@ from quantproof.math.rotations import (
     haar_orthogonal,
     hadamard_matrix,
     is_orthogonal,
+    is_power_of_two,
     mean_one_bit_cosine,
     train_test_lift,
 )
@@ -107,6 +108,37 @@ def test_srht_keys_that_escape_the_floor(d, seed):
     assert np.allclose(one_bit_cosine(B), 1.0, atol=1e-12)
 
 
+def _srht_is_its_definition() -> None:
+    """SRHT and the fast transform behind it, against their dense definitions: fwht(x) = x H/√d on batches of any
+    shape (input untouched), R = H D/√d with fair random signs, the subsampled R·√(d/m) with R Rᵀ = (d/m) I, and
+    the sizes each refuses."""
+    assert [k for k in range(-2, 70) if is_power_of_two(k)] == [1, 2, 4, 8, 16, 32, 64]
+    rng = np.random.default_rng(5)
+    for d in (1, 2, 8, 64):
+        X = rng.standard_normal((3, 2, d))
+        X0 = X.copy()
+        np.testing.assert_allclose(fwht(X), X @ hadamard_matrix(d) / math.sqrt(d), atol=1e-12)
+        assert np.array_equal(X, X0)
+    for bad in (np.float64(1.0), np.ones(6), np.array([1.0, np.nan])):
+        with pytest.raises(ValueError):
+            fwht(bad)
+    S = SRHT(64, 3)
+    assert set(np.unique(S.signs)) == {-1.0, 1.0}  # both signs occur (all equal has probability 2⁻⁶³)
+    X = rng.standard_normal((5, 64))
+    np.testing.assert_allclose(S.apply(X), X @ S.matrix().T, atol=1e-12)
+    assert is_orthogonal(S.matrix())
+    for m in (1, 16, 63):
+        P = SRHT(64, 3, m=m)
+        assert P.rows is not None and len(P.rows) == m == len(set(P.rows.tolist()))
+        assert np.all(np.diff(P.rows) > 0) and P.rows.min() >= 0 and P.rows.max() < 64
+        np.testing.assert_allclose(P.apply(X), X @ P.matrix().T, atol=1e-12)
+        np.testing.assert_allclose(P.matrix() @ P.matrix().T, (64 / m) * np.eye(m), atol=1e-10)
+    assert SRHT(64, 3, m=64).rows is None
+    for d, m in ((12, None), (0, None), (64, 0), (64, 65)):
+        with pytest.raises(ValueError):
+            SRHT(d, 3, m=m)
+
+
 def _exact_srht_mean_cos(x: np.ndarray) -> float:
     """E over all 2^d sign vectors D of cos θ(H D x / √d) (exact enumeration)."""
     d = len(x)
@@ -126,6 +158,7 @@ def test_srht_expected_cosine_lies_in_szarek_interval(x):
 
 @pytest.mark.claim("srht_achieves_isotropic_floor", role="corrects")
 def test_srht_bounds_are_attained_and_typical_keys_sit_near_the_floor():
+    _srht_is_its_definition()  # the transform every SRHT test here runs
     e = np.eye(8)
     assert _exact_srht_mean_cos(e[0]) == pytest.approx(1.0, abs=1e-12)
     assert _exact_srht_mean_cos(e[0] + e[1]) == pytest.approx(1 / math.sqrt(2), abs=1e-12)

@@ -33,6 +33,15 @@ def _exact_cos2(k: list[Fraction], alpha: Fraction, sign=_fsgn) -> Fraction:
     return dot * dot / (sum(a * a for a in k) * sum(b * b for b in q))
 
 
+def _rejects_non_vectors(fn) -> None:
+    """A scalar has no coordinate axis and an empty vector has d = 0: both are refused with their own message."""
+    with pytest.raises(ValueError, match="at least one axis"):
+        fn(3.0)
+    for empty in (np.zeros(0), np.zeros((2, 0))):
+        with pytest.raises(ValueError, match="d >= 1"):
+            fn(empty)
+
+
 def test_sgn_convention():
     assert sgn(0.0) == 1.0 and sgn(-0.0) == 1.0 and sgn(-1e-300) == -1.0 and sgn(5e-324) == 1.0
     np.testing.assert_array_equal(sgn([-2.0, 0.0, 3.0]), [-1.0, 1.0, 1.0])
@@ -60,7 +69,30 @@ def test_cos_sign_quant_formula_float(k, alpha):
     scales and for any other scale α > 0 (the seed does not fix α)."""
     q = one_bit_quantize(k, alpha) if isinstance(alpha, str) else alpha * sgn(k)
     direct = float(k @ q / (np.linalg.norm(k) * np.linalg.norm(q)))
-    assert math.isclose(float(one_bit_cosine(k)), direct, rel_tol=1e-12, abs_tol=1e-12)
+    c = float(one_bit_cosine(k))
+    assert math.isclose(c, direct, rel_tol=1e-12, abs_tol=1e-12)
+    # the quantizer is the one the formula is about: Q(k) = α·sgn(k), sgn(0) = +1, α = ‖k‖₁/d or ‖k‖₂/√d (the
+    # library's two scales; any other α > 0 is applied by hand above)
+    d = len(k)
+    if isinstance(alpha, str):
+        a = float(np.sum(np.abs(k)) / d) if alpha == "l1" else float(np.linalg.norm(k) / math.sqrt(d))
+        assert math.isclose(float(one_bit_scale(k, alpha)[0]), a, rel_tol=1e-12)
+    else:
+        a = alpha
+    np.testing.assert_allclose(q, np.where(k >= 0, a, -a), rtol=1e-12, atol=0)
+    # rows are independent: a batch (with a zero row, which has no cosine and quantizes to zero) gives row by row
+    # what single vectors give
+    K = np.stack([k, -3.0 * k[::-1], np.zeros(d)])
+    cb = one_bit_cosine(K)
+    assert math.isclose(cb[0], c, rel_tol=1e-12) and math.isclose(cb[1], float(one_bit_cosine(k[::-1])), rel_tol=1e-12)
+    assert math.isnan(cb[2])
+    if isinstance(alpha, str):
+        QB = one_bit_quantize(K, alpha)
+        np.testing.assert_allclose(QB[0], q, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(QB[1], one_bit_quantize(-3.0 * k[::-1], alpha), rtol=1e-12, atol=0)
+        assert np.all(QB[2] == 0.0)
+    assert one_bit_cosine(K[:0]).shape == (0,)
+    _rejects_non_vectors(one_bit_cosine)
 
 
 @pytest.mark.claim("cos_sign_quant_formula", role="lemma")
@@ -130,6 +162,18 @@ def test_residual_energy_formula_float_and_ls_optimality(k):
     for delta in (1e-3, 1e-1, 1.0):
         step = delta * max(a, 1e-12)
         assert err(a) <= err(a + step) * (1 + 1e-12) and err(a) <= err(a - step) * (1 + 1e-12)
+    # the fraction is a property of the direction: the same at tiny and huge scales, row by row in a batch, and
+    # undefined (nan) for a zero row
+    np.testing.assert_allclose(residual_energy_fraction(k * 2.0**-900), f, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(residual_energy_fraction(k * 2.0**900), f, rtol=1e-9, atol=1e-12)
+    fb = residual_energy_fraction(np.stack([k, 5.0 * k[::-1], np.zeros(len(k))]))
+    assert math.isclose(fb[0], f, rel_tol=1e-12, abs_tol=1e-15)
+    assert math.isclose(fb[1], float(residual_energy_fraction(k[::-1])), rel_tol=1e-12, abs_tol=1e-15)
+    assert math.isnan(fb[2])
+    np.testing.assert_allclose(fb[:2], 1 - one_bit_cosine(np.stack([k, k[::-1]])) ** 2, rtol=1e-9, atol=1e-12)
+    # the identity needs the least-squares scale: with α = ‖k‖₂/√d the residual energy is 2(1 − cos θ) instead
+    assert math.isclose(float(residual_energy_fraction(k, "norm")), 2 * (1 - c), rel_tol=1e-9, abs_tol=1e-12)
+    _rejects_non_vectors(residual_energy_fraction)
 
 
 @pytest.mark.claim("residual_energy_formula", role="lemma")
@@ -169,3 +213,19 @@ def test_cos_eq_one_iff_sign_lattice_float(k):
         gap = float(np.var(u) / np.mean(u * u))
         assert math.isclose(1 - c * c, gap, rel_tol=1e-6, abs_tol=1e-12)
         assert c < 1 or gap < 1e-15
+    assert float(one_bit_cosine(k)) <= 1.0  # never above 1, also where rounding of √d·‖k‖₂ would put it there
+    # on the lattice, in every dimension, at any scale, one row or many: exactly at most 1 and within an ulp of it
+    for d in (1, 2, 3, 5, 7, 64):
+        lat = np.where(np.arange(d) % 3 == 1, -1.0, 1.0)
+        cs = one_bit_cosine(np.stack([lat, 1e-200 * lat, 1e200 * lat]))
+        assert np.all(cs <= 1.0) and np.all(cs >= 1.0 - 1e-15)
+        if d > 1:  # one coordinate off the lattice: strictly below 1 at every scale
+            off = lat.copy()
+            off[0] = 2.0
+            co = one_bit_cosine(np.stack([off, 1e-200 * off, 1e200 * off]))
+            exact = (d + 1) / math.sqrt(d * (d + 3))
+            np.testing.assert_allclose(co, exact, rtol=1e-12)
+    lattice_point = np.abs(k).max() * np.where(k >= 0, 1.0, -1.0)
+    pair = one_bit_cosine(np.stack([k, lattice_point]))
+    assert pair[1] == pytest.approx(1.0, abs=1e-15) and pair[0] == pytest.approx(float(one_bit_cosine(k)), rel=1e-12)
+    _rejects_non_vectors(one_bit_cosine)

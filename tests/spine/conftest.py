@@ -94,7 +94,40 @@ def test_squares_negative(x):
 '''
 
 
-def make_repo(root: Path, *, claims: str = CLAIMS, lean_mini: str = LEAN_MINI, tests: str = TESTS) -> Path:
+# The toy repository has no code to mutate, so `quantproof strength` cannot measure it; this hand-written record
+# (claim -> (killed, mutants)) stands in for a report, so that the spine exercises the path where a claim's tests
+# meet the strength threshold and count (ledger/strength_gate.py). Editing a test file afterwards makes it stale.
+TOY_STRENGTH = {"one_plus_one": (9, 10)}
+
+
+def write_strength_fixture(root: Path, kills: dict[str, tuple[int, int]]) -> None:
+    """A ``ledger/strength.json`` for the toy repo whose records are fresh against its files as they are now."""
+    import json
+
+    from quantproof.evidence.strength.model import SCHEMA, code_hash, sha256_file
+    from quantproof.evidence.tests import scan_tests
+
+    idx = scan_tests(root)
+    claims = {}
+    for cid, (killed, mutants) in kills.items():
+        tagged = sorted(idx.by_claim.get(cid, []), key=lambda t: t.test_id)
+        files = {t.file: sha256_file(root / t.file) for t in tagged}
+        claims[cid] = {"kill_rate": killed / mutants, "killed": killed, "mutants": mutants, "equivalent": 0,
+                       "meets_threshold": killed / mutants >= 0.8, "killed_by": {"failed": killed},
+                       "functions": ["py/toy.py::f"], "no_project_code": [], "errors": [], "problems": [],
+                       "tests": [{"id": t.test_id, "role": t.role, "baseline": "passed",
+                                  "exercises_project_code": True, "kills": killed} for t in tagged],
+                       "survivors": [{"file": "py/toy.py", "line": 1, "function": "f", "mutant": "m#0",
+                                      "change": "a → b", "reason": "the claim's tests reach it and pass under it",
+                                      "equivalent": False}] * (mutants - killed),
+                       "files": files, "code_hash": code_hash(files, "toy-engine", [t.test_id for t in tagged])}
+    (root / "ledger").mkdir(exist_ok=True)
+    (root / "ledger" / "strength.json").write_text(json.dumps(
+        {"schema": SCHEMA, "threshold": 0.8, "engine": {"hash": "toy-engine"}, "claims": claims}))
+
+
+def make_repo(root: Path, *, claims: str = CLAIMS, lean_mini: str = LEAN_MINI, tests: str = TESTS,
+              strength: dict[str, tuple[int, int]] | None = None) -> Path:
     (root / "seeds").mkdir(parents=True)
     (root / "seeds" / "toy.txt").write_text(SEED)
     (root / "lean" / "QuantProof").mkdir(parents=True)
@@ -104,6 +137,7 @@ def make_repo(root: Path, *, claims: str = CLAIMS, lean_mini: str = LEAN_MINI, t
     (root / "tests" / "test_mini.py").write_text(textwrap.dedent(tests))
     (root / "claims.yaml").write_text(claims)
     (root / "lean-toolchain").write_text("leanprover/lean4:v4.99.0\n")
+    write_strength_fixture(root, TOY_STRENGTH if strength is None else strength)
     return root
 
 

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from quantproof.math.lattice import blend_cosine_predicted, bruteforce_nearest, gram_matrix, nearest_e8
+from quantproof.math.lattice import (blend_cosine_predicted, bruteforce_nearest, generator_matrix, gram_determinant,
+                                     gram_matrix, nearest_e8)
 from quantproof.subjects import e8_quant
 from quantproof.subjects.changepoint import changepoint_test
 from quantproof.subjects.e8_bottleneck import default_band, rep_ngram_rate
@@ -46,6 +47,20 @@ def test_e8_is_its_own_dual_so_dual_e8_names_e8():
     assert G.det() == 1                           # index [E8* : E8] = det = 1
     G16 = sp.diag(G, G)
     assert all(v.is_integer for v in G16) and G16.det() == 1
+    # the matrix is a basis of E8 itself: every row has all-integer or all-half-odd coordinates with an even sum,
+    # and (det 1) they generate all of it; E8 is even (every norm is even), unlike Z8
+    for row in generator_matrix("e8").tolist():
+        twice = [2 * v for v in row]
+        assert all(t.is_integer for t in twice) and len({int(t) % 2 for t in twice}) == 1 and sum(row) % 2 == 0
+    assert all(G[i, i] % 2 == 0 for i in range(8))
+    # the same criterion tells E8's neighbours apart: D8 (integer rows, even sum) is integral with det 4, so D8* has
+    # D8 at index 4 (not self-dual); Z8 is self-dual (det 1) but odd
+    D = generator_matrix("d8")
+    assert all(v.is_integer for v in D) and all(sum(r) % 2 == 0 for r in D.tolist())
+    assert all(v.is_integer for v in gram_matrix("d8")) and gram_determinant("d8") == 4 == gram_matrix("d8").det()
+    assert generator_matrix("z8") == sp.eye(8) and gram_determinant("z8") == 1
+    with pytest.raises(ValueError):
+        generator_matrix("a8")
 
 
 @FAST

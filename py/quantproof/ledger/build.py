@@ -31,6 +31,7 @@ from ..evidence.runner_measure import (Job, RunOutcome, code_hash, has_interval,
                                        run_jobs)
 from .coverage import coverage_section
 from .provenance import provenance
+from .strength_gate import StrengthInputs, is_no_evidence, load_inputs, passing_test_block, strength_record
 from .verdict import LEAN_STATUS_TEXT, VERDICTS, ClaimContext, Evidence, decide
 
 SCHEMA = "quantproof.ledger/1"
@@ -230,7 +231,9 @@ def _formal_part(c: Claim, idx: F.LeanIndex, build: F.BuildResult | None, lock: 
 
 
 def _tests_part(c: Claim, tindex: T.TestIndex, records: dict[str, dict], failures: dict[str, str],
-                skipped_stage: bool) -> tuple[dict, list[Evidence]]:
+                skipped_stage: bool, strength: StrengthInputs | None = None) -> tuple[dict, list[Evidence]]:
+    sin = strength or StrengthInputs()
+    st = sin.records.get(c.id)
     outcomes = T.outcomes_for_claim(c.id, tindex, records,
                                     not_run_reason="tests skipped (--skip-tests)" if skipped_stage else "not run")
     items = []
@@ -245,9 +248,13 @@ def _tests_part(c: Claim, tindex: T.TestIndex, records: dict[str, dict], failure
         detail = f"test {name} ({o.role}) {o.outcome}"
         if o.counterexample:
             detail += f" — {o.counterexample.splitlines()[0][:160]}"
+        blocked = passing_test_block(st, o.test_id, problem=sin.problem) if state == "holds" else None
+        if blocked and is_no_evidence(st, o.test_id):
+            state = "unknown"  # a test that runs no project code is no evidence at all
         ev.append(Evidence("tests", o.role, state, f"test {name}", detail=detail, ran=state != "unknown",
                            error=o.outcome == "error" or
-                           (o.outcome == "not-run" and o.test_id.split("::", 1)[0] in failures)))
+                           (o.outcome == "not-run" and o.test_id.split("::", 1)[0] in failures),
+                           blocked=blocked))
         items.append({"id": o.test_id, "role": o.role, "outcome": o.outcome, "message": msg,
                       "counterexample": o.counterexample})
     counts = Counter(i["outcome"] for i in items)
@@ -264,7 +271,8 @@ def _tests_part(c: Claim, tindex: T.TestIndex, records: dict[str, dict], failure
     else:
         status = "not-run"
     part = {"status": status, "passed": counts["passed"], "failed": counts["failed"], "errors": counts["error"],
-            "skipped": counts["skipped"], "not_run": counts["not-run"], "items": items}
+            "skipped": counts["skipped"], "not_run": counts["not-run"], "items": items,
+            "strength": strength_record(st)}
     return part, ev
 
 
@@ -434,9 +442,10 @@ def _model_note(models: list[str]) -> str:
 
 
 def assemble_claim(c: Claim, *, idx, build, lock, tindex, records, failures, plan: MeasurementPlan, outcomes,
-                   opts: RunOptions, premise_verdicts: dict[str, str] | None = None) -> dict[str, Any]:
+                   opts: RunOptions, premise_verdicts: dict[str, str] | None = None,
+                   strength: StrengthInputs | None = None) -> dict[str, Any]:
     formal, ev_f = _formal_part(c, idx, build, lock)
-    tests, ev_t = _tests_part(c, tindex, records, failures, opts.skip_tests)
+    tests, ev_t = _tests_part(c, tindex, records, failures, opts.skip_tests, strength)
     meas, ev_m, models = _measurement_part(c, plan, outcomes, opts.skip_measurements, opts.device, opts.dtype)
     evidence = ev_f + ev_t + ev_m
     pv = premise_verdicts or {}
@@ -482,7 +491,8 @@ def _error_claim(c: Claim, exc: BaseException) -> dict[str, Any]:
             "premises": list(c.premises), "rule": "", "evidence": [],
             "verdict": "error", "reason": f"Assembling this claim's evidence failed: {type(exc).__name__}: {exc}"[:500],
             "formal": {"status": "none", "declarations": []},
-            "tests": {"status": "none", "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "not_run": 0, "items": []},
+            "tests": {"status": "none", "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "not_run": 0, "items": [],
+                      "strength": None},
             "measurements": []}
 
 
@@ -546,13 +556,14 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
                             executor=make_executor(opts.executor, opts.ray_address))
     opts.timings["measurements"] = time.monotonic() - t0
 
+    strength = load_inputs(opts.repo)  # ledger/strength.json: which passing tests count (strength_gate)
     claims_out: list[dict[str, Any]] = []
     verdicts: dict[str, str] = {}
     for i, c in enumerate(_premises_first(selected)):  # a claim is judged after the claims it rests on
         try:
             out = assemble_claim(c, idx=idx, build=build, lock=lock, tindex=tindex, records=records,
                                  failures=failures, plan=plan, outcomes=outcomes, opts=opts,
-                                 premise_verdicts=verdicts)
+                                 premise_verdicts=verdicts, strength=strength)
         except Exception as exc:  # noqa: BLE001 - one claim's failure must not hide the others
             out = _error_claim(c, exc)
         verdicts[c.id] = out["verdict"]

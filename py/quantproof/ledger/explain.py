@@ -2,7 +2,7 @@
 
 The text lists the verdict and the rule that fired (ledger/verdict.py), then every piece of evidence the rules saw —
 its role, its state, the numbers (value, interval, expectation, each control's value and outcome, a test's
-counterexample, a Lean declaration's status) and, where it decided nothing, why — then the claim's assumptions,
+counterexample, a Lean declaration's status, the tests' mutation strength) and, where it decided nothing, why — then the claim's assumptions,
 premises and corrected statement. A pure function of the ledger's claim record; printing is the CLI's job.
 """
 
@@ -68,6 +68,30 @@ def _measurement_lines(m: dict[str, Any]) -> list[str]:
     return out
 
 
+def strength_lines(st: dict[str, Any] | None, has_tests: bool, cid: str = "ID") -> list[str]:
+    """The claim's mutation strength (``tests.strength``): kill rate, counts, threshold, staleness, survivors."""
+    if not isinstance(st, dict):
+        return ["  mutation strength: no record (`quantproof strength` has not measured these tests)"] if has_tests \
+            else []
+    rate = st.get("kill_rate")
+    live = (st.get("mutants") or 0) - (st.get("equivalent") or 0)
+    thr = st.get("threshold")
+    head = (f"  mutation strength: {st.get('killed')}/{live} mutants killed"
+            + (f" ({rate:.2f})" if isinstance(rate, (int, float)) else " (nothing to kill)")
+            + (f", threshold {thr:.2f}" if isinstance(thr, (int, float)) else "")
+            + f", {'meets' if st.get('meets_threshold') else 'below'} it"
+            + (", STALE (code changed since)" if st.get("stale") else "")
+            + f"; {st.get('survivor_count', 0)} surviving, {st.get('equivalent', 0)} equivalent")
+    out = [head]
+    for sv in st.get("survivors") or []:
+        out.append(f"    survivor {sv.get('file')}:{sv.get('line')} {sv.get('change')} — {sv.get('reason')}")
+    if (st.get("survivor_count") or 0) > len(st.get("survivors") or []):
+        out.append(f"    … `quantproof strength --show {cid}` lists all of them")
+    for t in st.get("no_project_code") or []:
+        out.append(f"    runs no project code (no evidence): {t}")
+    return out
+
+
 def explain(claim: dict[str, Any]) -> str:
     """The explanation of one ledger claim record (a dict from ledger.json's ``claims``)."""
     lines = [f"{claim['id']}: {claim['verdict']}" + (f"  (rule {claim['rule']}: {VERDICT_RULES.get(claim['rule'], '')})"
@@ -90,6 +114,8 @@ def explain(claim: dict[str, Any]) -> str:
                                                                           else ""))
         if t.get("counterexample"):
             lines.extend("      " + line for line in str(t["counterexample"]).splitlines())
+    tests = claim.get("tests") or {}
+    lines.extend(strength_lines(tests.get("strength"), bool(tests.get("items")), claim["id"]))
     for m in claim.get("measurements") or []:
         lines.extend(_measurement_lines(m))
     if claim.get("assumptions"):

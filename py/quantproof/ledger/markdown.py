@@ -113,6 +113,15 @@ def render_markdown(ledger: dict[str, Any]) -> str:
             if i.get("counterexample"):
                 line += f" — counterexample: `{_cell(i['counterexample'])[:300]}`"
             out.append(line)
+        st = c["tests"].get("strength")
+        if isinstance(st, dict):
+            rate = st.get("kill_rate")
+            out.append(f"- mutation strength: {st.get('killed')}/{(st.get('mutants') or 0) - (st.get('equivalent') or 0)}"
+                       f" mutants killed ({f'{rate:.2f}' if isinstance(rate, (int, float)) else '—'}; threshold "
+                       f"{st.get('threshold')}): **{'meets' if st.get('meets_threshold') else 'below'}**"
+                       + (" — stale" if st.get("stale") else "") + f"; {st.get('survivor_count', 0)} surviving")
+        elif c["tests"]["items"]:
+            out.append("- mutation strength: no record")
         for m in c["measurements"]:
             out.append(f"- measurement `{m['name']}` {_cell(m['params'])} → {m['output']} ({m['role']}): "
                        f"{_estimate(m)}; expected {_cell(m['expect'])}: **{m['outcome']}**"

@@ -16,7 +16,11 @@ Evidence that holds or fails is **decisive** only if it could have come out the 
   and did hold. A control that came out like the real input makes the link **non-discriminating**; no such control,
   or one that did not run, leaves it **undetermined**. Exact outputs (arithmetic on stated figures, counts,
   counterexamples) need no control.
-- tests count only when their mutation kill rate is measured at or above the threshold, where it is measured;
+- a passing test counts only when its claim's mutation-testing record (``ledger/strength.json``) exists, is not
+  stale and has a kill rate at or above ``THRESHOLD`` (0.8) over the code its tests exercise; otherwise it is
+  ``blocked`` with the numbers ("tests kill 25/89 mutants (0.28) < 0.80", "no strength record", "strength report
+  stale for this code"), and a test that runs no project code is no evidence at all (``ledger/strength_gate.py``).
+  A failing test needs no such record: its counterexample stands;
 - ``lemma`` and ``control`` links are never decisive.
 
 The runner records why a piece of evidence is not decisive (``blocked``); a supporting link that holds on its

@@ -81,6 +81,8 @@ class Strength:
     survivors: list[Survivor]
     code_hash: str
     no_project_code: list[str]
+    stale: bool = False
+    survivor_count: int = 0  # non-equivalent survivors; the ledger lists at most strength_gate.SURVIVORS_SHOWN
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,8 @@ def _strength(st: Any) -> Strength | None:
     rate = as_float(st.get("kill_rate"))
     thr = as_float(st.get("threshold"))
     killed, mutants = st.get("killed"), st.get("mutants")
+    if isinstance(mutants, int) and isinstance(st.get("equivalent"), int):
+        mutants -= st["equivalent"]  # the rate's denominator: equivalent mutants can be killed by no test
     counts = f"{fmt_num(killed)}/{fmt_num(mutants)} mutants killed" if killed is not None and mutants is not None \
         else ""
     if rate is None:
@@ -224,6 +228,8 @@ def _strength(st: Any) -> Strength | None:
         verdict, tone = "measured", "info"
     else:
         verdict, tone = ("strong", "good") if rate >= thr else ("weak", "bad")
+    if st.get("stale") is True:
+        verdict, tone = "stale", "bad"  # computed for code that has changed since: decides nothing
     survivors = []
     for sv in lst(st.get("survivors")):
         sv = dct(sv)
@@ -232,7 +238,9 @@ def _strength(st: Any) -> Strength | None:
     return Strength(kill_rate=f"{fmt_num(round(rate * 100, 2))}%" if rate is not None else "—", counts=counts,
                     threshold=f"{fmt_num(round(thr * 100, 2))}%" if thr is not None else "", verdict=verdict,
                     tone=tone, survivors=survivors, code_hash=s(st.get("code_hash"))[:12],
-                    no_project_code=[s(t) for t in lst(st.get("no_project_code"))])
+                    no_project_code=[s(t) for t in lst(st.get("no_project_code"))], stale=st.get("stale") is True,
+                    survivor_count=max(len(survivors), st["survivor_count"] if isinstance(st.get("survivor_count"), int)
+                                       else 0))
 
 
 def _decl(d: dict) -> Declaration:
