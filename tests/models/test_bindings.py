@@ -226,3 +226,11 @@ def test_every_target_in_claims_yaml_is_valid():
     # every seed model that a measurement can run on is named by at least one link (tinystories-33m: none of
     # seed 001's measurements loads a model)
     assert {t for _, t in linked} >= {"qwen2.5-0.5b", "gemma-4-26b-moe", "gpt2", "minilm"}, sorted(set(linked))
+
+
+def test_a_target_that_ships_here_is_named_as_the_seeds_model():
+    # seed 004 used all-MiniLM-L6-v2 itself: its shipped copy is the seed's model, not a substitute for it
+    _, run = model_run("minilm", {}, {"model": "minilm"}, "minilm", {})
+    assert run.note() == "on the seed's model all-MiniLM-L6-v2"
+    _, run2 = model_run("gpt2", {}, {"model": "smollm2"}, "smollm2", {})
+    assert run2.note().startswith("on substitute SmolLM2")

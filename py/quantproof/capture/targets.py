@@ -343,7 +343,7 @@ class ModelRun:
     def note(self) -> str:
         """"on the seed's model X" | "on substitute Y for X" | "on Y"."""
         t = TARGETS.get(self.target or "")
-        if self.ran == "target" and t is not None:
+        if t is not None and (self.ran == "target" or self.model == self.target):   # minilm: target and shipped
             return f"on the seed's model {t.label}"
         if t is not None:
             return f"on substitute {self.label} for {t.label}"
