@@ -206,7 +206,7 @@ def decide(kind: str, evidence: list[Evidence], model_note: str = "", *,
     if against:
         return done("refuted", "R3", f"Refuted{where}: {_say(against)}", against)
     if vacuous_hold:
-        return done("vacuous", "R4", f"True only trivially: {_say(vacuous_hold)}", vacuous_hold)
+        return done("vacuous", "R4", f"True only trivially{where}: {_say(vacuous_hold)}", vacuous_hold)
     if trivial and not for_:
         return done("vacuous", "R4", f"True only trivially{where}: it holds on the null controls as well: "
                                      f"{_say(trivial)}", trivial)
@@ -224,16 +224,16 @@ def decide(kind: str, evidence: list[Evidence], model_note: str = "", *,
         return done("supported", "R8", f"Supported{where}: {_say(for_)}", for_)
     gone = [f"{cid} ({v})" for cid, v in ctx.premises if v in AGAINST]
     if gone:
-        return done("unsupported", "R9", f"Unsupported: the premise it rests on is {', '.join(gone)}; nothing "
+        return done("unsupported", "R9", f"Unsupported{where}: the premise it rests on is {', '.join(gone)}; nothing "
                                          f"shows the claim itself false", [])
     if kind == "conjecture" or any(e.open_statement for e in evidence):
-        return done("open", "R10", "Stated as a conjecture or only with an unproved (sorry) Lean statement; no "
-                                   "decisive evidence either way", [])
+        return done("open", "R10", f"Stated as a conjecture or only with an unproved (sorry) Lean statement; no "
+                                   f"decisive evidence either way{where}", [])
     if any(e.ran for e in evidence if e.role not in ("lemma", "control")):
         return done("unsupported", "R11", f"Not established{where}: the evidence ran but neither supports nor "
                                           f"refutes the claim", [])
     if evidence and all(e.error for e in evidence):
-        return done("error", "R12", f"Every piece of evidence crashed or timed out: {_say(evidence)}", evidence)
+        return done("error", "R12", f"Every piece of evidence crashed or timed out{where}: {_say(evidence)}", evidence)
     if evidence:
-        return done("unchecked", "R13", "Nothing decisive ran (not built, not run or skipped)", [])
+        return done("unchecked", "R13", f"Nothing decisive ran (not built, not run or skipped){where}", [])
     return done("unchecked", "R13", "No evidence is linked to this claim; nobody could check it here", [])

@@ -22,6 +22,8 @@ __all__ = ["geometric_spectrum", "geometric_ratio_for_pr", "geometric_ratio_for_
 
 
 def geometric_spectrum(d: int, ratio: float) -> NDArray[np.float64]:
+    """The eigenvalues λ_i ∝ ratio**i, i = 0..d−1, normalised to sum 1 (largest first); ``ratio`` in (0, 1]
+    (1 gives the isotropic spectrum). Refuses d < 1 and a ratio outside (0, 1]."""
     if d < 1:
         raise ValueError("d must be >= 1")
     if not 0.0 < ratio <= 1.0:
