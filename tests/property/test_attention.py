@@ -151,3 +151,56 @@ def test_leech_attention_equals_plain_attention(seed, blocks, causal):
         B = leech_kernel(d, kind=kind, rng=seed)
         assert np.allclose(leech_attention(Q, K, V, B, causal=causal), softmax_attention(Q, K, V, causal=causal),
                            atol=1e-10)
+
+
+@pytest.mark.claim("gauge_invariance_free_at_deploy", role="lemma")
+def test_rope_scores_and_rotations_match_their_definitions():
+    """The helpers the claim's tests run, against their definitions: scores = Q Kᵀ/√d (batched), RoPE angles
+    m·base^(−2i/d) by hand, P_m's 2×2 blocks, the commutation check at its tolerance, the commutant rotation's
+    uniform plane angles, Haar orthogonal matrices as G = Q R with diag(R) > 0, and is_orthogonal's edges."""
+    from scipy import stats
+
+    # scores: one hand value, an explicit scale, and a batch whose sequence length differs from d
+    np.testing.assert_allclose(scores([[1.0, 2.0, 0.0, 0.0]], [[3.0, 1.0, 0.0, 0.0]]), [[2.5]], rtol=1e-15)
+    rng = np.random.default_rng(11)
+    Q, K = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 4))
+    np.testing.assert_allclose(scores(Q, K), np.einsum("hqd,hkd->hqk", Q, K) / 2.0, rtol=1e-13)
+    np.testing.assert_allclose(scores(Q, K, scale=0.25), np.einsum("hqd,hkd->hqk", Q, K) * 0.25, rtol=1e-13)
+    # RoPE angles for d = 4, base 10000: θ = (1, 10000^(−1/2)) = (1, 0.01)
+    from quantproof.math.attention import rope_angles
+    np.testing.assert_allclose(rope_angles([0, 1, 2], 4), [[0, 0], [1, 0.01], [2, 0.02]], rtol=1e-14, atol=0)
+    with pytest.raises(ValueError):
+        rope_angles([0], 3)
+    c1, s1, c2, s2 = np.cos(1.0), np.sin(1.0), np.cos(0.01), np.sin(0.01)
+    P = rope_matrix(1.0, 4)
+    np.testing.assert_allclose(P, [[c1, -s1, 0, 0], [s1, c1, 0, 0], [0, 0, c2, -s2], [0, 0, s2, c2]], rtol=1e-14)
+    np.testing.assert_allclose(rope_matrix(1.0, 4, pairing="half"),
+                               [[c1, 0, -s1, 0], [0, c2, 0, -s2], [s1, 0, c1, 0], [0, s2, 0, c2]], rtol=1e-14)
+    # rope on heads × sequence × d equals P_m applied row by row
+    X = rng.standard_normal((2, 3, 4))
+    Y = rope(X, [0, 1, 5])
+    for h in range(2):
+        for i, m in enumerate((0, 1, 5)):
+            np.testing.assert_allclose(Y[h, i], rope_matrix(float(m), 4) @ X[h, i], rtol=1e-12, atol=1e-15)
+    # commutes_with_rope decides max over its default positions of |R P_m − P_m R| against tol (≤ tol commutes)
+    R = haar_orthogonal(4, 5)
+    gap = max(np.max(np.abs(R @ rope_matrix(float(m), 4) - rope_matrix(float(m), 4) @ R))
+              for m in (1, 2, 3, 7, 100, 1000))
+    assert commutes_with_rope(R, tol=gap) and not commutes_with_rope(R, tol=gap * (1 - 1e-6))
+    # the commutant rotation: one 2×2 rotation per plane, angles uniform on [0, 2π)
+    phis = []
+    for seed in range(40):
+        C = rope_commuting_rotation(64, seed)
+        assert commutes_with_rope(C) and is_orthogonal(C)
+        phis.append(np.arctan2(C[1::2, 0::2].diagonal(), C[0::2, 0::2].diagonal()) % (2 * np.pi))
+    assert stats.kstest(np.concatenate(phis), stats.uniform(0, 2 * np.pi).cdf).pvalue > 1e-4
+    # Haar orthogonal: G = Q R with the signs of diag(R) made positive (Mezzadri), sizes from 1 up, d < 1 refused
+    for d in (1, 2, 7):
+        H = haar_orthogonal(d, 3)
+        Rf = H.T @ np.random.default_rng(3).standard_normal((d, d))
+        assert np.all(np.diag(Rf) > 0) and np.allclose(np.tril(Rf, -1), 0, atol=1e-12) and is_orthogonal(H)
+    with pytest.raises(ValueError):
+        haar_orthogonal(0)
+    # is_orthogonal: non-square (even with orthonormal rows) is not; the tolerance bound is inclusive and tight
+    assert not is_orthogonal(np.eye(3)[:2]) and not is_orthogonal(np.eye(3)[:, :2])
+    assert is_orthogonal(np.eye(3), tol=0.0) and not is_orthogonal(1.2 * np.eye(3))

@@ -252,3 +252,26 @@ def test_haar_expected_cosine_monte_carlo(d):
     c = one_bit_cosine(U)
     se = float(c.std(ddof=1) / math.sqrt(len(c)))
     assert abs(float(c.mean()) - expected_haar_one_bit_cosine(d)) < 4.5 * se
+
+
+@pytest.mark.claim("gg_shape_for_beta", role="lemma")
+def test_generalized_gaussian_beta_and_its_inverse_match_their_definitions():
+    """β(p) = Γ(2/p)²/(Γ(1/p)Γ(3/p)) at 30 digits by default (β(1/2) = 36/120, β(1) = 1/2, β(2) = 2/π), p ≤ 0
+    refused with ValueError; the inverse returns the p whose β is the target, down to β far below β(10⁻³), and
+    refuses exactly β ∉ (0, 3/4) with the family's reason."""
+    with mpmath.workdps(40):
+        for p, exact in ((0.5, mpmath.mpf(3) / 10), (1, mpmath.mpf(1) / 2), (2, 2 / mpmath.pi)):
+            assert abs(beta_generalized_gaussian_mp(p) - exact) < mpmath.mpf(10) ** -28
+    for p in (0.5, 2, 3.7):
+        assert beta_generalized_gaussian_mp(p) == beta_generalized_gaussian_mp(p, dps=30)
+    for p in (0, 0.0, -0.5, -1):
+        with pytest.raises(ValueError):
+            beta_generalized_gaussian_mp(p)
+    for beta in (1e-250, 1e-5, 0.3, 0.5, 2 / math.pi, 0.74):
+        p = generalized_gaussian_p_for_beta(beta)
+        assert float(beta_generalized_gaussian_mp(p)) == pytest.approx(beta, rel=1e-9)
+    assert generalized_gaussian_p_for_beta(0.3) == pytest.approx(0.5, rel=1e-14)
+    assert generalized_gaussian_p_for_beta(0.5) == pytest.approx(1.0, rel=1e-14)
+    for beta in (0.75, 0.8, 1.0, 0.0, -0.5):
+        with pytest.raises(ValueError, match="covers exactly"):
+            generalized_gaussian_p_for_beta(beta)

@@ -152,3 +152,26 @@ def test_seven_b_attention_memory_at_4096():
 def test_nine_of_768_dimensions():
     assert round(float(evaluate("(1 - 9/768) * 100")), 1) == 98.8
     assert round(float(evaluate("9/768 * 100")), 1) == 1.2
+
+
+@pytest.mark.claim("attention_memory_85x_reduction", role="lemma")
+def test_attention_memory_accounting_by_hand():
+    """attention_memory_bytes and seed 004's formula against hand counts: scores heads·seq², Q/K/V seq·(d + 2·d_kv)
+    with d_kv = d·kv_heads/heads, cache 2·layers·seq·d_kv, each × batch × bytes; fused kernels hold no scores;
+    bad shapes refused with ValueError (seq = 0 is allowed)."""
+    # seq 3, d 8, 2 heads of width 4, one KV head (d_kv = 4), fp16 (2 bytes), batch 2, 5 layers of cache
+    got = attention_memory_bytes(3, 8, 2, "fp16", batch=2, layers=5, kv_heads=1, kv_cache=True)
+    assert got == {"scores": 2 * 2 * 9 * 2, "qkv": 2 * 3 * (8 + 2 * 4) * 2, "kv_cache": 2 * 5 * 2 * 3 * 4 * 2,
+                   "total": 72 + 192 + 480}
+    one = attention_memory_bytes(3, 8, 2, "fp32", kv_cache=True)  # defaults: batch 1, one layer, kv_heads = heads
+    assert one == {"scores": 2 * 9 * 4, "qkv": 3 * 24 * 4, "kv_cache": 2 * 3 * 8 * 4, "total": 72 + 288 + 192}
+    fused = attention_memory_bytes(3, 8, 2, "fp32", materialize_scores=False)
+    assert fused["scores"] == 0.0 and fused["kv_cache"] == 0.0 and fused["total"] == fused["qkv"] == 288.0
+    assert attention_memory_bytes(0, 8, 2)["total"] == 0.0
+    assert attention_memory_bytes(2, 1, 1, "int8")["total"] == 4 + 6
+    for seq, d, h in ((-1, 8, 2), (3, 0, 2), (3, -4, 2), (3, 8, 0), (3, 8, -2), (3, 6, 4)):
+        with pytest.raises(ValueError):
+            attention_memory_bytes(seq, d, h)
+    # seed 004's formula: seq² · d · bytes (4 bytes by default)
+    assert seed004_attention_formula_bytes(3, 5) == 180.0
+    assert seed004_attention_formula_bytes(3, 5, bytes_per=2) == 90.0

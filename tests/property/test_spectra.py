@@ -75,6 +75,41 @@ def test_random_data_participation_ratio_follows_marchenko_pastur(n, N):
     assert e_tr2 / e_trS2 == pytest.approx(marchenko_pastur_pr(n, N), rel=0.03)
 
 
+
+@pytest.mark.claim("df_random_full_rank", role="lemma")
+def test_spectrum_and_participation_ratio_match_their_definitions():
+    """The code the claim's tests run, by hand: the covariance spectrum (divisor n − ddof, descending, padded to d,
+    too few rows refused), PR = (Σλ)²/Σλ² without overflow or underflow at extreme scales and nan without a warning
+    for nothing, and the exact isotropic trace moments n² + 2n/N and n + n(n + 1)/N."""
+    import warnings
+
+    X = np.array([[1.0, 0, 0], [-1, 0, 0], [0, 2, 0], [0, -2, 0]])  # centred; XᵀX = diag(2, 8, 0)
+    np.testing.assert_allclose(covariance_spectrum(X), [2.0, 0.5, 0.0], rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(covariance_spectrum(X, ddof=1), [8 / 3, 2 / 3, 0.0], rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(covariance_spectrum(X + 5, center=False)[0], np.linalg.eigvalsh((X + 5).T @ (X + 5))[-1] / 4,
+                               rtol=1e-12)
+    wide = covariance_spectrum(X[:2].T)  # 3 rows in 2 dims, and 2 rows in 3 dims below: padded with zeros to d
+    assert wide.shape == (2,)
+    np.testing.assert_allclose(covariance_spectrum(X[[0, 2]]), [1.25, 0.0, 0.0], rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(covariance_spectrum(X[:2], ddof=1), [2.0, 0.0, 0.0], rtol=1e-14, atol=1e-15)
+    for rows, ddof in ((1, 1), (2, 2), (0, 0)):
+        with pytest.raises(ValueError):
+            covariance_spectrum(X[:rows], ddof=ddof)
+    # participation ratio: hand values, scale invariance at the ends of the float range, refusals, silent nan
+    assert participation_ratio([1.0, 1.0]) == pytest.approx(2.0, rel=1e-15)
+    assert participation_ratio([3.0, 1.0]) == pytest.approx(1.6, rel=1e-15)
+    assert participation_ratio([1e200, 1e200, 0.0]) == pytest.approx(2.0, rel=1e-15)
+    assert participation_ratio([1e-200, 1e-200]) == pytest.approx(2.0, rel=1e-15)
+    with pytest.raises(ValueError):
+        participation_ratio([1.0, -0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(participation_ratio([0.0, 0.0])) and math.isnan(participation_ratio([]))
+    # E(tr S)² and E tr S² for n = 3, N = 2: (9 + 3, 3 + 6)
+    assert expected_isotropic_trace_moments(3, 2) == pytest.approx((12.0, 9.0), rel=1e-15)
+    assert expected_isotropic_trace_moments(5, 4) == pytest.approx((25 + 2.5, 5 + 7.5), rel=1e-15)
+
+
 def test_exact_trace_moments_monte_carlo():
     rng = np.random.default_rng(9)
     n, N, reps = 6, 5, 20000
@@ -275,3 +310,65 @@ def test_untruncated_compressed_attention_equals_single_head_attention_on_shifte
     assert np.allclose(ours, softmax_attention(Q - mu, K, V), atol=1e-9)
     nocenter = ActivationCompressor.fit(calib, k=d, center=False)
     assert np.allclose(compressed_attention(nocenter, Q, K, V), softmax_attention(Q, K, V), atol=1e-9)
+
+
+@pytest.mark.claim("compressed_attention_is_attention", role="lemma")
+def test_compressor_and_attention_match_their_definitions():
+    """The code the claim's tests run, against its definition: the compressor's mean, eigenvalues (divisor n) and
+    components (top right singular vectors of the centred data), k's range, outlier coordinates kept apart and
+    restored, centre-free compress/reconstruct on batches; softmax at large scores; softmax attention and the
+    compressed attention on a batch of heads equal to head by head; the causal mask by hand."""
+    from quantproof.math.attention import scores, softmax
+
+    rng = np.random.default_rng(5)
+    n, d = 30, 6
+    X = rng.standard_normal((n, d)) * np.array([1.0, 5.0, 2.0, 0.5, 3.0, 1.5]) + 4.0
+    comp = ActivationCompressor.fit(X, k=3)
+    np.testing.assert_allclose(comp.mean, X.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(comp.eigenvalues, np.linalg.eigvalsh(np.cov(X.T, bias=True))[::-1], rtol=1e-10, atol=1e-12)
+    assert comp.k == 3 and comp.outliers is None and comp.components.shape == (d, 3)
+    C = np.cov(X.T, bias=True)
+    np.testing.assert_allclose(C @ comp.components, comp.components * comp.eigenvalues[:3], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(comp.compress(X[:4]), (X[:4] - X.mean(0)) @ comp.components, rtol=1e-12)
+    assert ActivationCompressor.fit(X, k=0).k == 0
+    for k in (-1, d + 1):
+        with pytest.raises(ValueError):
+            ActivationCompressor.fit(X, k=k)
+    with pytest.raises(ValueError):  # 4 rows in 6 dims have at most 4 components
+        ActivationCompressor.fit(X[:4], k=5)
+    # without centring: batches of any leading shape, k < d
+    plain = ActivationCompressor.fit(X, k=3, center=False)
+    B = rng.standard_normal((2, 4, d))
+    np.testing.assert_allclose(plain.compress(B), B @ plain.components, rtol=1e-12)
+    np.testing.assert_allclose(plain.reconstruct(plain.compress(B)), B @ plain.components @ plain.components.T,
+                               rtol=1e-12, atol=1e-14)
+    # one outlier coordinate: the highest-variance one (index 1), zeroed before projecting and restored exactly
+    kept = ActivationCompressor.fit(X, k=d - 1, outlier_dims=1)
+    assert kept.outliers.tolist() == [1]
+    np.testing.assert_allclose(kept.components[1], 0.0, atol=1e-12)
+    Xc = X[:4] - X.mean(0)
+    Xc[:, 1] = 0.0
+    np.testing.assert_allclose(kept.compress(X[:4]), Xc @ kept.components, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(kept.roundtrip(X[:4]), X[:4], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(kept.reconstruct(kept.compress(X[:4])), Xc + X.mean(0), rtol=1e-10, atol=1e-10)
+    # softmax over the last axis by default, finite for large scores: [1000, 999] → [1, e⁻¹]/(1 + e⁻¹)
+    p = 1 / (1 + math.exp(-1))
+    np.testing.assert_allclose(softmax([[[1000.0, 999.0]], [[0.0, 1.0]]]), [[[p, 1 - p]], [[1 - p, p]]], rtol=1e-14)
+    # heads × sequence × d: attention and compressed attention head by head (sequence length ≠ d)
+    Q, K, V = (rng.standard_normal((3, 4, d)) + 4.0 for _ in range(3))
+    A = softmax_attention(Q, K, V)
+    CA = compressed_attention(comp, Q, K, V)
+    for h in range(3):
+        np.testing.assert_allclose(A[h], softmax_attention(Q[h], K[h], V[h]), rtol=1e-12)
+        np.testing.assert_allclose(CA[h], compressed_attention(comp, Q[h], K[h], V[h]), rtol=1e-12)
+        np.testing.assert_allclose(scores(Q[h], K[h]), Q[h] @ K[h].T / math.sqrt(d), rtol=1e-12)
+    # causal, 2 queries over 4 keys (the queries are the last two positions): query i sees keys j ≤ i + 2
+    for q, k, v in ((Q[0, :2], K[0], V[0]), (Q[:, :2], K, V)):
+        out = softmax_attention(q, k, v, causal=True)
+        S = scores(q, k)
+        expect = np.empty_like(out)
+        for idx in np.ndindex(*S.shape[:-1]):
+            i = idx[-1]
+            w = np.exp(S[idx][: i + 3] - S[idx][: i + 3].max())
+            expect[idx] = (w / w.sum()) @ (v[idx[:-1]] if v.ndim == 3 else v)[: i + 3]
+        np.testing.assert_allclose(out, expect, rtol=1e-12, atol=1e-14)
