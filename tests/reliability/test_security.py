@@ -142,9 +142,23 @@ def audit_package() -> list[Finding]:
     return out
 
 
+# The only exceptions, each with its reason. Mutation testing (issue 14) must execute a mutant of one of QuantProof's
+# own modules: the source is read from py/quantproof and changed by cosmic-ray, never taken from claims, tests or
+# measurement inputs, and it runs in a forked child that reports over a pipe.
+ALLOWED = {
+    ("quantproof/evidence/strength/server.py", "builtin exec()"): "runs a cosmic-ray mutant of our own module",
+    ("quantproof/evidence/strength/server.py", "builtin compile()"): "compiles that mutant (syntax check, then exec)",
+}
+
+
 def test_the_package_has_no_unsafe_call() -> None:
-    findings = audit_package()
+    findings = [f for f in audit_package() if (f.file, f.what) not in ALLOWED]
     assert not findings, "unsafe constructs in py/quantproof:\n" + "\n".join(map(str, findings))
+
+
+def test_every_allowed_exception_still_occurs_and_only_in_its_file() -> None:
+    found = {(f.file, f.what) for f in audit_package()}
+    assert set(ALLOWED) <= found, "an allowed exception no longer occurs: drop it from ALLOWED"
 
 
 @pytest.mark.parametrize("snippet", [
