@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .loader import MAX_BYTES, SEED_RE, ClaimsFileError, SchemaError, _Converter, _Node, _kind, compose_document
+from .loader import (SEED_RE, ClaimsFileError, SchemaError, _Converter, _Node, _kind, compose_document,
+                     read_input_file)
 from .model import ClaimSet
 from .segment import Segmentation, segment
 
@@ -173,19 +174,8 @@ def parse_coverage(text: str, name: str = COVERAGE_FILE) -> CoverageMap:
 
 
 def load_coverage(path: str | Path, *, display_name: str | None = None) -> CoverageMap:
-    p = Path(path)
     name = display_name or str(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ClaimsFileError([SchemaError(name, 0, "(file)", f"cannot read: {exc.strerror or exc}")]) from None
-    if len(raw) > MAX_BYTES:
-        raise ClaimsFileError([SchemaError(name, 0, "(file)", f"larger than {MAX_BYTES} bytes")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ClaimsFileError([SchemaError(name, raw[: exc.start].count(b"\n") + 1, "(file)",
-                                           "not valid UTF-8")]) from None
+    text, _ = read_input_file(path, name)
     return parse_coverage(text, name)
 
 

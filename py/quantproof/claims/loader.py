@@ -202,21 +202,26 @@ def _plain(n: Any) -> Any:
     return n
 
 
-def load_claims(path: str | Path, *, display_name: str | None = None) -> ClaimSet:
-    """Parse and schema-check a claims file; raise :class:`ClaimsFileError` listing every problem."""
-    p = Path(path)
-    name = display_name or str(path)
+def read_input_file(path: str | Path, name: str) -> tuple[str, bytes]:
+    """The text and bytes of an input file (claims, coverage map), refused with a :class:`ClaimsFileError` naming
+    the file (and the line, for bad UTF-8) when it cannot be read, is larger than ``MAX_BYTES`` or is not UTF-8."""
     try:
-        raw = p.read_bytes()
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise ClaimsFileError([SchemaError(name, 0, "(file)", f"cannot read: {exc.strerror or exc}")]) from None
     if len(raw) > MAX_BYTES:
         raise ClaimsFileError([SchemaError(name, 0, "(file)", f"larger than {MAX_BYTES} bytes")])
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8"), raw
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ClaimsFileError([SchemaError(name, line, "(file)", "not valid UTF-8")]) from None
+
+
+def load_claims(path: str | Path, *, display_name: str | None = None) -> ClaimSet:
+    """Parse and schema-check a claims file; raise :class:`ClaimsFileError` listing every problem."""
+    name = display_name or str(path)
+    text, raw = read_input_file(path, name)
     return parse_claims(text, name, sha256=hashlib.sha256(raw).hexdigest())
 
 
