@@ -587,6 +587,10 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
     prov["lean"]["lake"] = "ran" if build and build.ran else "not on PATH" if not F.lake_available() else "skipped"
     cache_hits = sum(1 for o in outcomes.values() if o.cached)
     names = {j.key: j.name for j in jobs}
+    reg = registry()
+    # exact arithmetic on stated figures runs in the runner's process and is never cached (recomputing is cheaper
+    # than reading): counted apart, so a warm run's misses are the cacheable jobs that had to run again
+    in_process = sum(1 for k in outcomes if names.get(k) in reg and reg[names[k]].in_process)
     return {
         "schema": SCHEMA,
         "complete": not (opts.claims or opts.skip_measurements or opts.skip_tests),
@@ -603,7 +607,8 @@ def build_ledger(cs: ClaimSet, opts: RunOptions) -> dict[str, Any]:
                 "durations_s": {k: round(v, 2) for k, v in opts.timings.items()},
                 "measurement_seconds": {f"{names.get(o_key, '?')}:{o_key[:8]}": round(o.seconds, 2)
                                         for o_key, o in outcomes.items()},
-                "cache": {"hits": cache_hits, "misses": len(outcomes) - cache_hits,
+                "cache": {"hits": cache_hits, "misses": len(outcomes) - cache_hits - in_process,
+                          "in_process": in_process,
                           "cold": bool(outcomes) and cache_hits == 0 and started_empty,
                           "started_empty": started_empty},
                 "python": sys.executable},
